@@ -1,0 +1,97 @@
+# oomkit.linux developer entry points. Every target sets up what it needs and skips what is
+# already done, so `make demo` and `make test` work on a fresh Debian 12 machine.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON        ?= python3
+VENV          := $(CURDIR)/.venv
+VENV_STAMP    := $(VENV)/.installed
+BIN           := $(VENV)/bin
+# ansible-test only runs from .../ansible_collections/<namespace>/<name>; it gets a copy there.
+# The copy lives outside the checkout: inside it, ansible-test would see our .gitignore and skip it.
+CHECKOUT_ID   := $(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
+TEST_ROOT     ?= $(HOME)/.cache/oomkit-linux-test/$(CHECKOUT_ID)
+COLLECTION    := $(TEST_ROOT)/ansible_collections/oomkit/linux
+# ansible itself is happy with a symlink: playbooks, molecule and the demo run the live tree.
+LIVE_ROOT     := $(CURDIR)/.tmp/live
+LIVE_LINK     := $(LIVE_ROOT)/ansible_collections/oomkit/linux
+TEST_PYTHON   ?= 3.11
+ANSIBLE_TEST  := $(BIN)/ansible-test
+export ANSIBLE_COLLECTIONS_PATH := $(LIVE_ROOT)
+export ANSIBLE_NOCOLOR ?= 1
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
+        testbed venv collection clean
+
+help:
+	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
+	@echo "make test         every test: sanity, units, integration, lint, docs, molecule"
+	@echo "make sanity|units|integration|lint|docs|molecule [SCENARIO=name]|bench"
+
+## --- set-up ------------------------------------------------------------------------------------
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# ansible-test downloads a pip bootstrap script from a host we cannot reach; it uses a cached copy
+# when one exists, named after the pip version it pins.
+GET_PIP_STANDIN = $(HOME)/.ansible/test/cache/get_pip_$(shell $(BIN)/python -c 'import os,re,ansible_test as t; s=open(os.path.join(os.path.dirname(t.__file__),"_internal","python_requirements.py")).read(); print(re.search(r"pip=.([0-9.]+).", s).group(1).replace(".", "_"))' 2>/dev/null).py
+
+collection: $(VENV_STAMP)
+	@standin="$(GET_PIP_STANDIN)"; cmp -s tools/get_pip_standin.py "$$standin" || \
+	  { mkdir -p "$$(dirname "$$standin")"; cp tools/get_pip_standin.py "$$standin"; }
+	@tools/sync-collection.sh $(TEST_ROOT)
+	@mkdir -p $(dir $(LIVE_LINK)); test -L $(LIVE_LINK) || ln -sfn $(CURDIR) $(LIVE_LINK)
+
+## --- the main job ------------------------------------------------------------------------------
+
+demo: collection
+	tools/demo.sh
+
+## --- tests -------------------------------------------------------------------------------------
+
+test: sanity units integration lint docs molecule
+	@echo "make test: all green"
+
+sanity: collection
+	tools/apt-ensure.sh shellcheck
+	cd $(COLLECTION) && $(ANSIBLE_TEST) sanity --venv --python $(TEST_PYTHON) --color no $(SANITY_ARGS)
+
+units: collection
+	cd $(COLLECTION) && $(ANSIBLE_TEST) units --venv --python $(TEST_PYTHON) --color no \
+	  --requirements $(UNITS_ARGS)
+
+# Integration targets touch the real /proc/sys, cgroups and processes of this machine (as root);
+# each target restores what it changes.
+integration: collection
+	cd $(COLLECTION) && $(ANSIBLE_TEST) integration --local --python $(TEST_PYTHON) --color no \
+	  --allow-root --allow-destructive $(INTEGRATION_ARGS)
+
+lint: collection
+	$(BIN)/ansible-lint --profile production --offline
+
+docs: collection changelog-lint
+	cd $(COLLECTION) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	tools/build-docs.sh $(CURDIR)/.tmp/docs
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+molecule: collection testbed
+	tools/molecule.sh $(SCENARIO)
+
+testbed: venv
+	tools/testbed/setup.sh
+
+bench: collection
+	tools/bench.sh
+
+clean:
+	rm -rf .tmp tests/output bench/output

@@ -95,11 +95,12 @@ class HostFS(object):
         """Write a value to a kernel interface file in a single write() at offset 0.
 
         Kernel files (sysctl with sysctl_writes_strict, cgroup files, /proc/PID/*) need the whole
-        value in one write from the start of the file, and must not be created or truncated.
+        value in one write from the start of the file, and are never created here. O_TRUNC is
+        ignored by procfs and sysfs; it keeps regular files in fixture trees faithful.
         """
         data = ("%s\n" % value).encode("utf-8")
         try:
-            fd = os.open(self.path(host_path), os.O_WRONLY)
+            fd = os.open(self.path(host_path), os.O_WRONLY | os.O_TRUNC)
         except OSError as err:
             raise explain_oserror(err, "opening", host_path)
         try:

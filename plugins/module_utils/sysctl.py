@@ -131,7 +131,6 @@ OOM_KNOBS = [
 KNOBS = dict((knob.name, knob) for knob in OOM_KNOBS)
 
 
-
 def kernel_version(fs):
     """The running kernel's (major, minor) from /proc/sys/kernel/osrelease; (0, 0) if unknown."""
     release = fs.read_optional(PROC_SYS + "/kernel/osrelease") or ""

@@ -449,6 +449,9 @@ class Plan(object):
         self.cg = cg
         self.state = state
         self.exists = False
+        # False for a new cgroup, and on v2 for one whose memory files appear only once the parent
+        # enables +memory: its settings are then all written, with no "before".
+        self.has_values = False
         self.changes = []
         self.settings = {}
         self.skipped = {}
@@ -465,8 +468,8 @@ class Plan(object):
     def report_settings(self):
         result = {}
         for name, s in self.settings.items():
-            result[name] = {"file": s.file, "before": _render(s.knob.kind, s.before) if self.exists else None,
-                            "after": _render(s.knob.kind, s.after), "changed": s.changed or not self.exists}
+            result[name] = {"file": s.file, "before": _render(s.knob.kind, s.before) if self.has_values else None,
+                            "after": _render(s.knob.kind, s.after), "changed": s.changed or not self.has_values}
         return result
 
 
@@ -475,21 +478,17 @@ def _listdirs(fs, host_path):
 
 
 def _probe_files(fs, cg, plan):
-    """The memory.* files the target has, or will have once created.
+    """The memory.* files the target has, or will have once created (and on v2, once enabled).
 
     A cgroup gets the same files as its non-root siblings and parents; the root lacks several
-    (v2 memory.max, ...), so look for the nearest non-root example: the cgroup itself, an existing
-    ancestor, then any non-root cgroup of the hierarchy.
+    (v2 memory.max, ...), so look for the nearest non-root example that has the memory files: the
+    cgroup itself, an existing ancestor, then any non-root cgroup of the hierarchy.
     """
-    if plan.exists:
-        return set(n for n in fs.listdir(cg.host_path) if n.startswith("memory."))
     marker = "memory.limit_in_bytes" if cg.hierarchy.version == V1 else "memory.max"
-    for ancestor in reversed(cg.ancestors()[1:]):
-        if fs.isdir(ancestor):
-            return set(n for n in fs.listdir(ancestor) if n.startswith("memory."))
     root = cg.hierarchy.mount_point
-    for name in _listdirs(fs, root):
-        candidate = posixpath.join(root, name)
+    candidates = [cg.host_path] + list(reversed(cg.ancestors()[1:]))
+    candidates += [posixpath.join(root, name) for name in _listdirs(fs, root)]
+    for candidate in candidates:
         if fs.exists(posixpath.join(candidate, marker)):
             return set(n for n in fs.listdir(candidate) if n.startswith("memory."))
     root_files = set(n for n in fs.listdir(root) if n.startswith("memory."))
@@ -559,6 +558,8 @@ def _undoer(fs, cg, knob, file_name, version, value):
 
 def _plan_settings(fs, cg, plan, wanted, page, unsupported, force):
     version = cg.hierarchy.version
+    marker = "memory.limit_in_bytes" if version == V1 else "memory.max"
+    plan.has_values = plan.exists and fs.exists(cg.file(marker))
     files = _probe_files(fs, cg, plan)
     problems = []
     usable = {}
@@ -587,7 +588,7 @@ def _plan_settings(fs, cg, plan, wanted, page, unsupported, force):
             plan.warnings.append("skipped %s: %s" % (name, reason))
 
     current = {}
-    if plan.exists:
+    if plan.has_values:
         for name, file_name in usable.items():
             current[name] = _read_current(fs, cg, _KNOBS_BY_NAME[name], file_name, page, version)
 
@@ -609,10 +610,10 @@ def _add_setting(fs, cg, plan, knob, file_name, before, value, expected, page, k
     version = cg.hierarchy.version
     setting = Setting(knob, file_name, before, expected)
     plan.settings[knob.name] = setting
-    if plan.exists and before == expected:
+    if plan.has_values and before == expected:
         return
-    undo = _undoer(fs, cg, knob, file_name, version, before) if plan.exists else None
-    plan.add(key or knob.name, _render_text(knob.kind, before) if plan.exists else "(new cgroup)",
+    undo = _undoer(fs, cg, knob, file_name, version, before) if plan.has_values else None
+    plan.add(key or knob.name, _render_text(knob.kind, before) if plan.has_values else "(no value yet)",
              _render_text(knob.kind, expected), _writer(fs, cg, knob, file_name, version, page, value, expected), undo)
 
 
@@ -622,7 +623,7 @@ def _plan_v2_max(fs, cg, plan, wanted, usable, current, page, force):
             continue
         knob = _KNOBS_BY_NAME[name]
         expected = round_to_page(wanted[name], page)
-        if name == "max" and expected is not None and plan.exists and current.get(name) != expected:
+        if name == "max" and expected is not None and plan.has_values and current.get(name) != expected:
             usage = _read_int(fs, cg.file("memory.current"))
             if usage is not None and expected < usage:
                 if not force:
@@ -646,17 +647,17 @@ def _plan_v1_sizes(fs, cg, plan, wanted, usable, current, page, has_memsw):
 
     # A cgroup that does not exist yet starts unlimited (None) on both files.
     cur_limit = None
-    if plan.exists:
+    if plan.has_values:
         cur_limit = current["max"] if "max" in current else read_size(fs, cg.file("memory.limit_in_bytes"), V1, page)
     cur_memsw = None
-    if plan.exists and has_memsw:
+    if plan.has_values and has_memsw:
         cur_memsw = read_size(fs, cg.file("memory.memsw.limit_in_bytes"), V1, page)
 
     new_limit = round_to_page(wanted["max"], page) if "max" in usable else cur_limit
 
     changes = []
     if "max" in usable:
-        if plan.exists and new_limit is not None and new_limit != cur_limit:
+        if plan.has_values and new_limit is not None and new_limit != cur_limit:
             usage = _read_int(fs, cg.file("memory.usage_in_bytes"))
             if usage is not None and new_limit < usage:
                 plan.warnings.append(
@@ -681,25 +682,25 @@ def _plan_v1_sizes(fs, cg, plan, wanted, usable, current, page, has_memsw):
             if new_memsw >= v1_unlimited_bytes(page):
                 new_memsw = None
         before_swap = None
-        if plan.exists:
+        if plan.has_values:
             before_swap = None if cur_memsw is None or cur_limit is None else cur_memsw - cur_limit
         setting = Setting(swap_knob, "memory.memsw.limit_in_bytes", before_swap,
                           None if new_memsw is None else new_memsw - new_limit)
         plan.settings["swap_max"] = setting
-        if not plan.exists or new_memsw != cur_memsw:
+        if not plan.has_values or new_memsw != cur_memsw:
             memsw_knob = Knob("swap_max", SIZE, "memory.memsw.limit_in_bytes", None, None, None, "")
-            undo = _undoer(fs, cg, memsw_knob, "memory.memsw.limit_in_bytes", V1, cur_memsw) if plan.exists else None
+            undo = _undoer(fs, cg, memsw_knob, "memory.memsw.limit_in_bytes", V1, cur_memsw) if plan.has_values else None
             change = LiveChange(
                 "memsw (max + swap_max)",
-                _render_text(SIZE, cur_memsw) if plan.exists else "(new cgroup)", _render_text(SIZE, new_memsw),
+                _render_text(SIZE, cur_memsw) if plan.has_values else "(no value yet)", _render_text(SIZE, new_memsw),
                 _writer(fs, cg, memsw_knob, "memory.memsw.limit_in_bytes", V1, page, new_memsw, new_memsw), undo)
             changes.append(("memsw", [change]))
-    elif "max" in usable and has_memsw and plan.exists and cur_memsw is not None and new_limit is not None and new_limit > cur_memsw:
+    elif "max" in usable and has_memsw and plan.has_values and cur_memsw is not None and new_limit is not None and new_limit > cur_memsw:
         raise CgroupError(
             "max=%s is above %s's memory+swap limit memory.memsw.limit_in_bytes=%s, which the kernel refuses (EINVAL) on "
             "cgroup v1; set swap_max too (for example swap_max: 0) so both move together"
             % (format_size(new_limit), cg.cgroup, format_size(cur_memsw)))
-    elif "max" in usable and has_memsw and plan.exists and cur_memsw is not None and new_limit is None:
+    elif "max" in usable and has_memsw and plan.has_values and cur_memsw is not None and new_limit is None:
         raise CgroupError(
             "max=max (unlimited) on %s needs its memory+swap limit lifted too (memory.memsw.limit_in_bytes=%s): set swap_max: max"
             % (cg.cgroup, format_size(cur_memsw)))

@@ -166,6 +166,9 @@ class HostFS(object):
             if err.errno != errno.ENOENT:
                 raise explain_oserror(err, "reading", host_path)
             old = None
+        if old is None and not os.path.isdir(directory):
+            # A minimal image may lack /etc/sysctl.d or a unit's drop-in directory.
+            self.makedirs(os.path.dirname(host_path))
         try:
             fd, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(real), dir=directory)
         except OSError as err:

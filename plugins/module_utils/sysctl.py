@@ -47,7 +47,7 @@ def normalize_name(key):
     if key.startswith(PROC_SYS + "/"):
         key = key[len(PROC_SYS) + 1:]
     key = key.lstrip("/")
-    if not key or re.search(r"\s|\.\.|//|^[./]|[./]$", key):
+    if not key or re.search(r"[\s=#;]|\.\.|//|^[./]|[./]$", key):
         raise SysctlError("'%s' is not a valid sysctl name" % key)
     first_slash, first_dot = key.find("/"), key.find(".")
     if first_slash != -1 and (first_dot == -1 or first_slash < first_dot):

@@ -69,7 +69,7 @@ def test_vlan_name_maps_back_to_dotted_path():
     assert sysctl.name_to_path("net.ipv4.conf.eth0/100.forwarding") == "/proc/sys/net/ipv4/conf/eth0.100/forwarding"
 
 
-@pytest.mark.parametrize("bad", ["", "vm..x", "vm.x y", ".vm", "vm."])
+@pytest.mark.parametrize("bad", ["", "vm..x", "vm.x y", ".vm", "vm.", "vm.x=1", "vm.x#"])
 def test_bad_names_are_refused(bad):
     with pytest.raises(SysctlError):
         sysctl.normalize_name(bad)
@@ -264,6 +264,12 @@ def test_setting_ratio_drops_kbytes_from_our_file(host):
     plan.commit()
     assert path.read_text() == "vm.overcommit_ratio = 80\n"
     assert any("overcommit_kbytes removed" in w for w in plan.warnings)
+
+
+def test_missing_sysctl_d_directory_is_created(host):
+    (host / "etc/sysctl.d").rmdir()
+    run(host, settings={"vm.oom_dump_tasks": 1}, runtime=False).commit()
+    assert (host / "etc/sysctl.d/90-oomkit-oom.conf").read_text().endswith("vm.oom_dump_tasks = 1\n")
 
 
 def test_backup_keeps_the_old_file(host):

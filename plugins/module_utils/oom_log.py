@@ -1,0 +1,1534 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Streaming parser for Linux kernel OOM-killer reports.
+
+Pure Python standard library (3.8+), no Ansible imports: the fact module, the unit tests and
+``bench/`` import it directly.
+
+Pipeline, per source:
+
+1. Scan: big binary blocks are searched with ``bytes.find`` for two rare anchors
+   (``invoked oom`` and ``Killed process``).  Only the lines around a hit are decoded.
+2. Window: an anchor line opens an event "window"; the following lines are fed to the assembler
+   until the event closes (kill line, next report, or a budget of unrelated lines).
+3. Unwrap: one function strips the log wrapper of each line (dmesg, syslog, RFC 3339/5424,
+   EulerOS pipe format, journald JSON, /dev/kmsg, ...) and tells whether the program is the kernel.
+4. Assemble + classify: per-line patterns fill the event; when it is complete the cause is derived
+   with its evidence.
+5. Collect: de-duplication across sources, since/until, newest ``max_events`` kept, summary of all.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import heapq
+import json
+import os
+import pickle
+import re
+import time
+
+__all__ = [
+    'EVENT_FIELDS', 'CAUSES', 'OomParser', 'EventCollector', 'parse_lines', 'parse_text',
+    'unwrap_line', 'classify_event', 'parse_time_bound', 'is_strict_ancestor', 'scan_file',
+    'scan_stream',
+]
+
+EVENT_FIELDS = (
+    'source', 'line', 'time', 'uptime', 'host', 'invoker', 'invoker_pid', 'gfp_mask', 'gfp_flags',
+    'order', 'oom_score_adj', 'constraint', 'nodemask', 'cpuset', 'mems_allowed', 'killed_pid',
+    'killed_comm', 'total_vm_kb', 'anon_rss_kb', 'file_rss_kb', 'shmem_rss_kb', 'pgtables_kb',
+    'killed_uid', 'killed_oom_score_adj', 'memcg', 'task_memcg', 'memcg_usage_kb', 'memcg_limit_kb',
+    'failcnt', 'memsw_usage_kb', 'memsw_limit_kb', 'cause', 'confidence', 'evidence', 'oom_group',
+    'group_killed', 'reaped', 'panic', 'no_killable', 'nodes_below_min', 'extra', 'sources',
+)
+
+CAUSES = ('cgroup_limit', 'parent_cgroup_limit', 'system_memory', 'numa_node_or_policy', 'cpuset',
+          'fragmentation', 'unknown')
+
+ANCHORS = (b'invoked oom', b'Killed process')
+
+BLOCK_SIZE = 8 * 1024 * 1024
+# A window closes after this many lines without any recognised OOM-report line.
+WINDOW_IDLE_LINES = 2000
+# A kill line may still join a victimless event this many lines later.
+ATTACH_DISTANCE = 20000
+# Lines of a kernel report after the kill line that are still read (oom_reaper, group kills).
+TAIL_LINES = 4
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+# Longest line kept (longer ones are skipped): bounds memory on binary garbage.
+MAX_LINE = 4 * 1024 * 1024
+
+# --------------------------------------------------------------------------------------------
+# wrapper stripping
+# --------------------------------------------------------------------------------------------
+
+_MONTHS = {}
+for _i, _names in enumerate((
+        'jan january janv janvier ene enero gen gennaio sty styczen январь янв января',
+        'feb february fev fevr févr fév fevrier février febrero febbraio lut luty февраль фев февраля',
+        'mar march mär marz märz mars marzo mrt marco março kwi мар март марта',
+        'apr april avr avril abr abril aprile kwiecien апр апрель апреля',
+        'may mai mayo mag maggio mei maj мая май',
+        'jun june juin junio giu giugno cze czerwiec июн июнь июня',
+        'jul july juil juillet julio lug luglio lip lipiec июл июль июля',
+        'aug august aout août ago agosto sie sierpien авг август августа',
+        'sep sept september septembre septiembre set settembre setembro wrz wrzesien сен сентябрь сентября',
+        'oct october okt oktober octobre octubre ott ottobre out outubro paz paź październik окт октябрь октября',
+        'nov november novembre noviembre novembro lis listopad ноя ноябрь ноября',
+        'dec december déc dez dezember decembre décembre dic diciembre dicembre dezembro gru grudzien дек декабрь декабря',
+), 1):
+    for _n in _names.split():
+        _MONTHS.setdefault(_n, _i)
+# the Polish 'mar' is March too; 'kwi' is April (fix the row above where it was listed early)
+_MONTHS['kwi'] = 4
+
+_BSD_MONTHS = {'Jan': 1, 'Feb': 2, 'Mar': 3, 'Apr': 4, 'May': 5, 'Jun': 6, 'Jul': 7, 'Aug': 8,
+               'Sep': 9, 'Oct': 10, 'Nov': 11, 'Dec': 12}
+
+_SEVERITIES = ('emerg', 'alert', 'crit', 'err', 'error', 'warning', 'warn', 'notice', 'info', 'debug', 'panic')
+
+_RE_UPTIME = re.compile(r'\[\s*(\d+\.\d+)\]\s?(?:\[\s*[TC]\d+\]\s?)?')
+_RE_CALLER = re.compile(r'\[\s*[TC]\d+\]\s?')
+_RE_KMSG = re.compile(r'(\d+),(\d+),(\d+),[^;]*;')
+_RE_PRI = re.compile(r'<(\d{1,3})>')
+_RE_5424 = re.compile(r'<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?')
+_RE_ISO = re.compile(r'(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:([.,])(\d+))?\s?(Z|[+-]\d\d:?\d\d)?')
+_RE_BSD = re.compile(r'([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: (\d{4}))? ')
+_RE_HOSTPROG = re.compile(r'(\S+) ([^\s\[\]:]+)(?:\[([^\]]*)\])?: ?')
+_RE_PROG = re.compile(r'([^\s\[\]:|]+)(?:\[([^\]]*)\])?: ?')
+_RE_PIPE = re.compile(r'(emerg|alert|crit|err|error|warning|warn|notice|info|debug|panic)\|([^|\[]*)(?:\[([^\]|]*)\])?\|')
+_RE_PIPE_NOPROG = re.compile(r'(emerg|alert|crit|err|error|warning|warn|notice|info|debug|panic)\|')
+_RE_DMESG_X = re.compile(r'(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*:'
+                         r'\s*(emerg|alert|crit|err|warn|warning|notice|info|debug)\s*: ?')
+_RE_DMESG_T = re.compile(r'\[([^\]]{8,60})\] ?')
+_RE_CLOCK = re.compile(r'(\d{1,2}):(\d\d):(\d\d)(?:[.,](\d+))?')
+_RE_ESCAPE = re.compile(r'#(\d{3})')
+
+KERNEL = 'kernel'
+
+
+class Wrapped(object):
+    """One unwrapped log line.  ``program`` is 'kernel', another program name, or None (unknown)."""
+
+    __slots__ = ('program', 'host', 'uptime', '_epoch', 'msg', 'cursor', 'fmt')
+
+    def __init__(self, msg, program=KERNEL, host=None, uptime=None, epoch=None, cursor=None, fmt='bare'):
+        self.msg = msg
+        self.program = program
+        self.host = host
+        self.uptime = uptime
+        self._epoch = epoch
+        self.cursor = cursor
+        self.fmt = fmt
+
+    @property
+    def epoch(self):
+        """Seconds since the epoch (computed on first use: most lines never need it)."""
+        e = self._epoch
+        if callable(e):
+            e = self._epoch = e()
+        return e
+
+
+def _epoch_from_parts(year, month, day, hh, mm, ss, frac=None, tz=None):
+    """Seconds since the epoch.  tz None = local time, 'Z' or +hh:mm offsets honoured."""
+    try:
+        fr = float('0.' + frac) if frac else 0.0
+        if tz is None:
+            return time.mktime((year, month, day, hh, mm, ss, 0, 0, -1)) + fr
+        base = calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))
+        if tz in ('Z', 'z'):
+            return base + fr
+        sign = -1 if tz[0] == '-' else 1
+        digits = tz[1:].replace(':', '')
+        off = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+        return base - sign * off + fr
+    except (ValueError, OverflowError, OSError, TypeError, IndexError):
+        return None
+
+
+def _infer_year(month, day, ref_epoch):
+    """Classic syslog has no year: take the reference's year, or the one before for dates ahead."""
+    ref = time.localtime(ref_epoch if ref_epoch is not None else time.time())
+    year = ref.tm_year
+    if (month, day) > (ref.tm_mon, ref.tm_mday + 1) and not (ref.tm_mon == 12 and month == 1):
+        year -= 1
+    return year
+
+
+def _parse_dmesg_t(text, ref_epoch):
+    """Parse the date inside ``dmesg -T`` brackets, in any language; None when it is no date."""
+    m = _RE_CLOCK.search(text)
+    if not m:
+        return None
+    year = None
+    day = None
+    month = None
+    rest = (text[:m.start()] + ' ' + text[m.end():])
+    for tok in re.split(r'[\s,]+', rest):
+        if not tok:
+            continue
+        low = tok.lower().rstrip('.')
+        if re.match(r'^\d{4}$', low):
+            year = int(low)
+        elif re.match(r'^\d{1,2}$', low):
+            if day is None:
+                day = int(low)
+        else:
+            mm = re.match(r'^(\d{1,2})(?:月|월)$', low)
+            if mm:
+                month = int(mm.group(1))
+            elif month is None and low in _MONTHS:
+                month = _MONTHS[low]
+            else:
+                dm = re.match(r'^(\d{1,2})(?:日|일)$', low)
+                if dm:
+                    day = int(dm.group(1))
+    if month is None or day is None:
+        # still a dmesg -T stamp (has a clock), only the date is unreadable
+        return False
+    if year is None:
+        year = _infer_year(month, day, ref_epoch)
+    return _epoch_from_parts(year, month, day, int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4))
+
+
+def _strip_uptime(msg):
+    """Remove a leading ``[ 123.456]`` stamp (and printk caller id); return (uptime, rest)."""
+    if msg[:1] == '[':
+        m = _RE_UPTIME.match(msg)
+        if m:
+            return float(m.group(1)), msg[m.end():]
+    return None, msg
+
+
+def _from_json(line):
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(rec, dict):
+        return None
+    msg = rec.get('MESSAGE')
+    if isinstance(msg, list):
+        try:
+            msg = bytes(msg).decode('utf-8', 'replace')
+        except (TypeError, ValueError):
+            msg = None
+    if not isinstance(msg, str):
+        return Wrapped('', program=None, fmt='json')
+    transport = rec.get('_TRANSPORT')
+    ident = rec.get('SYSLOG_IDENTIFIER')
+    if transport is not None:
+        # only the kernel transport proves a kernel message (logger -t kernel uses syslog/stdout)
+        program = KERNEL if transport == 'kernel' else '%s(%s)' % (ident or '-', transport)
+    else:
+        program = KERNEL if ident == 'kernel' else ident
+    epoch = None
+    try:
+        if rec.get('__REALTIME_TIMESTAMP') is not None:
+            epoch = int(rec['__REALTIME_TIMESTAMP']) / 1e6
+    except (TypeError, ValueError):
+        epoch = None
+    uptime = None
+    try:
+        if rec.get('_SOURCE_MONOTONIC_TIMESTAMP') is not None:
+            uptime = int(rec['_SOURCE_MONOTONIC_TIMESTAMP']) / 1e6
+    except (TypeError, ValueError):
+        uptime = None
+    up2, msg = _strip_uptime(msg)
+    if up2 is not None:
+        uptime = up2
+    return Wrapped(msg, program=program, host=rec.get('_HOSTNAME'), uptime=uptime, epoch=epoch,
+                   cursor=rec.get('__CURSOR'), fmt='journal-json')
+
+
+def _after_program(rest, host, epoch, fmt):
+    """rest starts with ``prog[pid]: msg``."""
+    m = _RE_PROG.match(rest)
+    if not m:
+        return Wrapped(rest, program=None, host=host, epoch=epoch, fmt=fmt)
+    prog = m.group(1)
+    msg = rest[m.end():]
+    uptime, msg = _strip_uptime(msg)
+    return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=host, uptime=uptime,
+                   epoch=epoch, fmt=fmt)
+
+
+def unwrap_line(line, ref_epoch=None):
+    """Strip the log wrapper from one line (str).  Returns a :class:`Wrapped`, never raises."""
+    try:
+        return _unwrap(line, ref_epoch)
+    except Exception:  # pylint: disable=broad-except
+        return Wrapped(line, program=None, fmt='garbage')
+
+
+def _unwrap(line, ref_epoch):
+    s = line.rstrip('\r\n')
+    c = s[:1]
+    if c == '{':
+        w = _from_json(s)
+        if w is not None:
+            return w
+    if c == '<':
+        m = _RE_5424.match(s)
+        if m:
+            epoch = None
+            mi = _RE_ISO.match(m.group(2))
+            if mi:
+                epoch = _lazy(_iso_epoch, mi)
+            app = m.group(4)
+            msg = s[m.end():]
+            if msg.startswith('\ufeff'):
+                msg = msg[1:]
+            uptime, msg = _strip_uptime(msg)
+            return Wrapped(msg, program=KERNEL if app == 'kernel' else app,
+                           host=None if m.group(3) == '-' else m.group(3), uptime=uptime, epoch=epoch,
+                           fmt='rfc5424')
+        m = _RE_PRI.match(s)
+        if m:
+            pri = int(m.group(1))
+            inner = _unwrap(s[m.end():], ref_epoch)
+            if inner.fmt in ('bare', 'dmesg'):
+                # dmesg -r / klog: the facility tells kernel (0) from userspace writes to /dev/kmsg
+                inner.program = KERNEL if pri < 8 else 'user'
+                inner.fmt = 'dmesg-raw'
+            return inner
+    if c.isdigit():
+        m = _RE_KMSG.match(s)
+        if m:
+            pri = int(m.group(1))
+            msg = s[m.end():]
+            return Wrapped(msg, program=KERNEL if pri < 8 else 'user', uptime=int(m.group(3)) / 1e6,
+                           fmt='kmsg')
+        m = _RE_ISO.match(s)
+        if m:
+            epoch = _lazy(_iso_epoch, m)
+            rest = s[m.end():]
+            if rest[:1] == '|':
+                return _pipe(rest[1:], epoch)
+            if m.group(7) == ',' and not _RE_HOSTPROG.match(rest.lstrip()):
+                # dmesg --time-format iso: no host, no program
+                uptime, msg = _strip_uptime(rest.lstrip())
+                return Wrapped(msg, uptime=uptime, epoch=epoch, fmt='dmesg-iso')
+            rest = rest.lstrip()
+            hm = _RE_HOSTPROG.match(rest)
+            if hm:
+                prog = hm.group(2)
+                msg = rest[hm.end():]
+                uptime, msg = _strip_uptime(msg)
+                return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1),
+                               uptime=uptime, epoch=epoch, fmt='rfc3339')
+            uptime, msg = _strip_uptime(rest)
+            return Wrapped(msg, program=None, uptime=uptime, epoch=epoch, fmt='rfc3339')
+    if c.islower() and '|' in s[:40]:
+        w = _pipe(s, None)
+        if w is not None:
+            return w
+    if c.islower() and ':' in s[:20]:
+        m = _RE_DMESG_X.match(s)
+        if m:
+            rest = s[m.end():]
+            inner = _unwrap(rest, ref_epoch)
+            inner.program = KERNEL if m.group(1) == 'kern' else m.group(1)
+            inner.fmt = 'dmesg-x'
+            return inner
+    if c.isupper():
+        m = _RE_BSD.match(s)
+        if m and m.group(1) in _BSD_MONTHS:
+            epoch = _lazy(_bsd_epoch, m, ref_epoch)
+            rest = s[m.end():]
+            hm = _RE_HOSTPROG.match(rest)
+            if hm:
+                prog = hm.group(2)
+                msg = rest[hm.end():]
+                uptime, msg = _strip_uptime(msg)
+                return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1),
+                               uptime=uptime, epoch=epoch, fmt='syslog')
+            return Wrapped(rest, program=None, epoch=epoch, fmt='syslog')
+    if c == '[':
+        m = _RE_UPTIME.match(s)
+        if m:
+            rest = s[m.end():]
+            # journalctl -o short-monotonic: "[  205.060898] host kernel: msg"
+            hm = _RE_HOSTPROG.match(rest)
+            if hm and hm.group(2) == 'kernel' and not hm.group(3):
+                return Wrapped(rest[hm.end():], host=hm.group(1), uptime=float(m.group(1)), fmt='journal-short')
+            return Wrapped(rest, uptime=float(m.group(1)), fmt='dmesg')
+        m = _RE_DMESG_T.match(s)
+        if m:
+            epoch = _parse_dmesg_t(m.group(1), ref_epoch)
+            if epoch is not None:
+                rest = s[m.end():]
+                caller = _RE_CALLER.match(rest)
+                if caller:
+                    rest = rest[caller.end():]
+                return Wrapped(rest, epoch=epoch if epoch is not False else None, fmt='dmesg-T')
+    if s.startswith('kernel:') or s.startswith('kernel['):
+        return _after_program(s, None, None, 'syslog')
+    return Wrapped(s, fmt='bare')
+
+
+def _lazy(fn, *args):
+    return lambda: fn(*args)
+
+
+def _bsd_epoch(m, ref_epoch):
+    month = _BSD_MONTHS[m.group(1)]
+    day = int(m.group(2))
+    year = int(m.group(7)) if m.group(7) else _infer_year(month, day, ref_epoch)
+    return _epoch_from_parts(year, month, day, int(m.group(3)), int(m.group(4)), int(m.group(5)), m.group(6))
+
+
+def _iso_epoch(m):
+    return _epoch_from_parts(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                             int(m.group(5)), int(m.group(6)), m.group(8), m.group(9))
+
+
+def _pipe(s, epoch):
+    """EulerOS / HCE pipe format after the optional timestamp: ``severity|prog[pid]|msg``."""
+    m = _RE_PIPE.match(s)
+    if m:
+        prog = m.group(2)
+        msg = s[m.end():]
+        uptime, msg = _strip_uptime(msg)
+        return Wrapped(msg, program=KERNEL if prog == 'kernel' else (prog or None), uptime=uptime,
+                       epoch=epoch, fmt='pipe')
+    m = _RE_PIPE_NOPROG.match(s)
+    if m:
+        msg = s[m.end():]
+        uptime, msg = _strip_uptime(msg)
+        return Wrapped(msg, program=None, uptime=uptime, epoch=epoch, fmt='pipe')
+    if epoch is not None:
+        return Wrapped(s, program=None, epoch=epoch, fmt='pipe')
+    return None
+
+
+def _unescape(msg):
+    """rsyslog control-character escapes: ``#012`` newline, ``#011`` tab."""
+    if '#0' not in msg:
+        return [msg]
+    parts = msg.split('#012')
+    out = []
+    for p in parts:
+        if '#011' in p:
+            p = p.replace('#011', ' ')
+        out.append(p)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# per-line patterns (tolerant: search, optional groups, key/value tokens)
+# --------------------------------------------------------------------------------------------
+
+_RE_INVOKED = re.compile(r'^(?P<comm>.*?) invoked oom(?:-killer)?:?\s*(?P<rest>.*)$')
+_RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+) \((?P<comm>.*)\)(?P<rest>.*)$')
+_RE_SELECT = re.compile(r'[Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score (?P<score>-?\d+)')
+_RE_OOMKILL = re.compile(r'^oom-kill:\s*(?P<rest>.*)$')
+_RE_REAPER = re.compile(r'oom_reaper: reaped process (?P<pid>\d+) \((?P<comm>.*)\),?(?P<rest>.*)$')
+_RE_MEMUSAGE = re.compile(r'^(?P<kind>memory|memory\+swap|swap|kmem|kmem\.tcp|tcp):? usage:? (?P<usage>\d+)\s?kB,? limit:? (?P<limit>\d+)\s?kB(?:,? failcnt:? (?P<failcnt>\d+))?')
+_RE_TASKIN = re.compile(r'Task in (?P<task>\S+) killed as a result of limit of (?P<memcg>\S+)')
+_RE_STATS = re.compile(r'^Memory cgroup stats for (?P<path>/[^:]*|\S*?):?(?: |$)')
+_RE_CPU = re.compile(r'^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?) (?:Not tainted|Tainted)')
+_RE_CPUSET = re.compile(r'\bcpuset=(?P<cpuset>\S+) mems_allowed=(?P<mems>\S+)')
+_RE_NODE = re.compile(r'^Node (?P<node>\d+) (?P<zone>[A-Za-z0-9_]+) free:(?P<free>\d+)kB (?:boost:\d+kB )?min:(?P<min>\d+)kB')
+_RE_BUDDY = re.compile(r'^Node (?P<node>\d+) (?P<zone>[A-Za-z0-9_]+): (?P<list>(?:\d+\*\d+kB.*?)+)= ?(?P<total>\d+)kB')
+_RE_BUDDY_ITEM = re.compile(r'(\d+)\*(\d+)kB')
+_RE_TASKS_HDR = re.compile(r'^\[\s*pid\s*\]\s+(?P<cols>.*)$')
+_RE_TASK_ROW = re.compile(r'^\[\s*(?P<pid>\d+)\]\s+(?P<rest>.*)$')
+_RE_GROUP = re.compile(r'Tasks in (?P<path>\S+) are going to be killed due to memory\.oom\.group')
+_RE_KV = re.compile(r'^(?P<k>[A-Za-z_][\w.+-]*)[:=]\s*(?P<v>.*)$')
+_RE_KB = re.compile(r'^(-?\d+)\s*kB$', re.I)
+_RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
+
+# raw-bytes pre-filter for window lines: anything an OOM report line can contain
+_RE_INTERESTING = re.compile(rb'oom|[Mm]emory|[Kk]ill|Task|Node \d|cpuset=|order=|\[\s*\d+\]\s|\[\s*pid\s*\]|CPU: |swap:|kmem|OOM'
+                             rb'|"MESSAGE":\s*\[')
+
+_KILL_KEYS = {'total-vm': 'total_vm_kb', 'anon-rss': 'anon_rss_kb', 'file-rss': 'file_rss_kb',
+              'shmem-rss': 'shmem_rss_kb', 'pgtables': 'pgtables_kb', 'vsz': 'total_vm_kb',
+              'UID': 'killed_uid', 'uid': 'killed_uid', 'oom_score_adj': 'killed_oom_score_adj'}
+
+
+def _num(v):
+    """'123', '123kB', '-5' -> int; anything else -> the string itself."""
+    if v is None:
+        return None
+    v = v.strip().rstrip(',')
+    try:
+        return int(v)
+    except ValueError:
+        pass
+    m = _RE_KB.match(v)
+    if m:
+        return int(m.group(1))
+    return v
+
+
+def _int_or_none(v):
+    v = _num(v)
+    return v if isinstance(v, int) else None
+
+
+def _tokens(rest, sep_re=r',\s*|\s+'):
+    """Split ``k=v, k:v k2:v2`` into (key, value) pairs; bare words become (word, True)."""
+    out = []
+    for tok in re.split(sep_re, rest.strip()):
+        if not tok:
+            continue
+        m = _RE_KV.match(tok)
+        if m:
+            out.append((m.group('k'), m.group('v')))
+        else:
+            out.append((tok, True))
+    return out
+
+
+def is_strict_ancestor(parent, child):
+    """True when cgroup path ``parent`` is a proper ancestor of ``child``."""
+    if not parent or not child or not isinstance(parent, str) or not isinstance(child, str):
+        return False
+    p = parent.rstrip('/') or '/'
+    c = child.rstrip('/') or '/'
+    if p == c:
+        return False
+    if p == '/':
+        return c.startswith('/')
+    return c.startswith(p + '/')
+
+
+def _new_event(source, line, w):
+    ev = dict.fromkeys(EVENT_FIELDS)
+    ev['source'] = source
+    ev['line'] = line
+    ev['host'] = w.host
+    ev['uptime'] = w.uptime
+    ev['evidence'] = []
+    ev['extra'] = {}
+    ev['sources'] = [source]
+    ev['oom_group'] = False
+    ev['reaped'] = False
+    ev['panic'] = False
+    ev['no_killable'] = False
+    ev['_epoch'] = w.epoch
+    ev['_memcg_kill'] = False
+    ev['_kill_prefix'] = None
+    ev['_has_invoked'] = False
+    ev['_nodes'] = []
+    ev['_buddy'] = {}
+    ev['_rows'] = {}
+    ev['_task_cols'] = None
+    ev['_stats_path'] = None
+    ev['_last_line'] = line
+    ev['_tail'] = None
+    ev['_cursor'] = w.cursor
+    ev['_selected'] = None
+    ev['_oomkill_pid'] = None
+    ev['_oomkill_task'] = None
+    return ev
+
+
+# --------------------------------------------------------------------------------------------
+# assembler
+# --------------------------------------------------------------------------------------------
+
+class OomParser(object):
+    """Line-driven event assembler for one source.
+
+    ``feed(raw_line, lineno)`` takes one raw line (bytes or str) and returns True while the
+    current event wants more lines (the scan keeps walking lines), False when the scan may jump
+    to the next anchor.  Complete events are passed to ``emit(event)``.
+    """
+
+    def __init__(self, source, emit, include_tasks=False, ref_epoch=None, boot_epoch=None, stats=None):
+        self.source = source
+        self.emit = emit
+        self.include_tasks = include_tasks
+        self.ref_epoch = ref_epoch
+        self.boot_epoch = boot_epoch
+        self.open = {}          # stream key (host) -> event
+        self.window = False
+        self.idle = 0
+        self.stats = stats if stats is not None else {}
+        self.stats.setdefault('skipped', 0)
+        self.stats.setdefault('errors', 0)
+        self.last_cursor = None
+        self.base_offset = 0
+        self.pos = 0
+
+    # ---- public -----------------------------------------------------------------------------
+
+    def feed(self, raw, lineno, prefiltered=False):
+        if self.window and not prefiltered:
+            test = raw if isinstance(raw, (bytes, bytearray)) else raw.encode('utf-8', 'replace')
+            if not _RE_INTERESTING.search(test):
+                return self._idle()
+        if isinstance(raw, (bytes, bytearray)):
+            text = raw.decode('utf-8', 'replace')
+        else:
+            text = raw
+        w = unwrap_line(text, self.ref_epoch)
+        if w.cursor:
+            self.last_cursor = w.cursor
+        if w.program is not None and w.program != KERNEL:
+            self.stats['skipped'] += 1
+            return self._idle()
+        recognised = False
+        for part in _unescape(w.msg):
+            if part is not w.msg:
+                up, part = _strip_uptime(part.lstrip())
+                if up is not None:
+                    w.uptime = up
+            try:
+                if self._line(part, w, lineno):
+                    recognised = True
+            except Exception:  # pylint: disable=broad-except
+                self.stats['errors'] += 1
+        if recognised:
+            self.idle = 0
+        else:
+            return self._idle()
+        return self.window
+
+    def close(self):
+        """End of input: emit everything still open."""
+        for key in list(self.open):
+            self._finish(key)
+        self.window = False
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _idle(self):
+        if self.window:
+            self.idle += 1
+            if self.idle > WINDOW_IDLE_LINES:
+                self.window = False
+                self.idle = 0
+            else:
+                for ev in self.open.values():
+                    if ev['_tail'] is not None:
+                        ev['_tail'] -= 1
+                        if ev['_tail'] <= 0:
+                            self.window = False
+        return self.window
+
+    def _finish(self, key):
+        ev = self.open.pop(key, None)
+        if ev is not None:
+            self.emit(finalize_event(ev, self.boot_epoch, self.include_tasks))
+
+    def _start(self, key, lineno, w):
+        self._finish(key)
+        ev = _new_event(self.source, lineno, w)
+        ev['_start_offset'] = self.base_offset + self.pos
+        self.open[key] = ev
+        self.window = True
+        self.idle = 0
+        return ev
+
+    def _current(self, key, lineno, w, need_no_victim=False):
+        ev = self.open.get(key)
+        if ev is not None:
+            if lineno - ev['_last_line'] > ATTACH_DISTANCE:
+                ev = None
+            elif need_no_victim and ev['killed_pid'] is not None:
+                ev = None
+        if ev is None:
+            ev = self._start(key, lineno, w)
+        ev['_last_line'] = lineno
+        if ev['uptime'] is None and w.uptime is not None:
+            ev['uptime'] = w.uptime
+        if ev['_epoch'] is None and w.epoch is not None:
+            ev['_epoch'] = w.epoch
+        if ev['host'] is None and w.host:
+            ev['host'] = w.host
+        return ev
+
+    def _line(self, msg, w, lineno):  # noqa: C901  (one dispatcher, kept flat on purpose)
+        key = w.host or ''
+        # 1. invoked line: always starts a new event
+        if 'invoked oom' in msg:
+            m = _RE_INVOKED.match(msg)
+            if m:
+                ev = self._start(key, lineno, w)
+                ev['_has_invoked'] = True
+                ev['invoker'] = m.group('comm').strip() or None
+                self._invoked_tokens(ev, m.group('rest'))
+                return True
+        if 'Killed process' in msg:
+            m = _RE_KILLED.search(msg)
+            if m:
+                self._killed(key, lineno, w, m, msg)
+                return True
+        ev = self.open.get(key)
+        if 'oom-kill:' in msg:
+            m = _RE_OOMKILL.search(msg)
+            if m:
+                ev = self._current(key, lineno, w, need_no_victim=True)
+                self._oomkill_tokens(ev, m.group('rest'))
+                return True
+        if 'ill process' in msg:
+            m = _RE_SELECT.search(msg)
+            if m:
+                ev = self._current(key, lineno, w, need_no_victim=True)
+                ev['_selected'] = (int(m.group('pid')), m.group('comm'))
+                ev['extra']['score'] = int(m.group('score'))
+                if 'Memory cgroup out of memory' in msg:
+                    ev['_memcg_kill'] = True
+                    ev['_kill_prefix'] = 'Memory cgroup out of memory'
+                elif msg.startswith('Out of memory'):
+                    ev['_kill_prefix'] = msg.split(':', 1)[0]
+                return True
+        if msg.startswith('oom_reaper:'):
+            m = _RE_REAPER.search(msg)
+            if m:
+                pid = int(m.group('pid'))
+                if ev is not None and ev['killed_pid'] in (pid, None):
+                    ev['reaped'] = True
+                    if ev['killed_pid'] is None:
+                        ev['killed_pid'] = pid
+                        ev['killed_comm'] = m.group('comm')
+                else:
+                    ev = self._start(key, lineno, w)
+                    ev['reaped'] = True
+                    ev['killed_pid'] = pid
+                    ev['killed_comm'] = m.group('comm')
+                    self.window = False
+                return True
+        m = _RE_MEMUSAGE.match(msg)
+        if m:
+            ev = self._current(key, lineno, w, need_no_victim=True)
+            kind = m.group('kind')
+            usage = int(m.group('usage'))
+            limit = int(m.group('limit'))
+            if kind == 'memory':
+                ev['memcg_usage_kb'] = usage
+                ev['memcg_limit_kb'] = limit
+                if m.group('failcnt') is not None:
+                    ev['failcnt'] = int(m.group('failcnt'))
+            elif kind in ('memory+swap', 'swap'):
+                ev['memsw_usage_kb'] = usage
+                ev['memsw_limit_kb'] = limit
+            else:
+                ev['extra'][kind.replace('.', '_') + '_usage_kb'] = usage
+                ev['extra'][kind.replace('.', '_') + '_limit_kb'] = limit
+            return True
+        if ev is None:
+            # context lines only matter inside an event
+            if 'Task in ' in msg:
+                m = _RE_TASKIN.search(msg)
+                if m:
+                    ev = self._current(key, lineno, w, need_no_victim=True)
+                    ev['task_memcg'] = m.group('task')
+                    ev['memcg'] = m.group('memcg')
+                    return True
+            if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg:
+                ev = self._current(key, lineno, w, need_no_victim=True)
+                self._terminal(ev, msg)
+                return True
+            return False
+        ev['_last_line'] = lineno
+        if ev['_tail'] is not None:
+            return False
+        if 'Task in ' in msg:
+            m = _RE_TASKIN.search(msg)
+            if m:
+                ev['task_memcg'] = m.group('task')
+                ev['memcg'] = m.group('memcg')
+                return True
+        if msg.startswith('Memory cgroup stats for'):
+            m = _RE_STATS.match(msg)
+            if m and ev['_stats_path'] is None:
+                ev['_stats_path'] = m.group('path') or '/'
+            return True
+        if msg.startswith('CPU:'):
+            m = _RE_CPU.match(msg)
+            if m and ev['invoker_pid'] is None:
+                ev['invoker_pid'] = int(m.group('pid'))
+            return True
+        if msg.startswith('Node '):
+            m = _RE_NODE.match(msg)
+            if m:
+                ev['_nodes'].append((int(m.group('node')), m.group('zone'), int(m.group('free')), int(m.group('min'))))
+                return True
+            m = _RE_BUDDY.match(msg)
+            if m:
+                ev['_buddy'][(int(m.group('node')), m.group('zone'))] = [
+                    (int(c), int(s)) for c, s in _RE_BUDDY_ITEM.findall(m.group('list'))]
+                return True
+            return False
+        if msg.startswith('Tasks state'):
+            return True
+        if msg[:1] == '[':
+            hm = _RE_TASKS_HDR.match(msg)
+            if hm:
+                ev['_task_cols'] = hm.group('cols').split()
+                return True
+            m = _RE_TASK_ROW.match(msg)
+            if m:
+                self._task_row(ev, int(m.group('pid')), m.group('rest'))
+                return True
+            return False
+        if 'cpuset=' in msg:
+            m = _RE_CPUSET.search(msg)
+            if m:
+                ev['cpuset'] = m.group('cpuset')
+                ev['mems_allowed'] = m.group('mems')
+                return True
+        if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg:
+            self._terminal(ev, msg)
+            return True
+        if 'memory.oom.group' in msg:
+            m = _RE_GROUP.search(msg)
+            if m:
+                ev['oom_group'] = True
+                ev['extra']['oom_group_path'] = m.group('path')
+                return True
+        if msg.startswith('Mem-Info') or 'active_anon:' in msg or 'oom' in msg or 'emory' in msg:
+            return True
+        return False
+
+    def _terminal(self, ev, msg):
+        if 'panic' in msg or 'not syncing' in msg:
+            ev['panic'] = True
+        if 'no killable' in msg:
+            ev['no_killable'] = True
+
+    def _invoked_tokens(self, ev, rest):
+        for k, v in _tokens(rest):
+            if k == 'gfp_mask' and isinstance(v, str):
+                g = _RE_GFP.match(v)
+                if g:
+                    ev['gfp_mask'] = g.group(1)
+                    ev['gfp_flags'] = g.group(2) if g.group(2) else None
+                else:
+                    ev['gfp_mask'] = v
+            elif k == 'order':
+                ev['order'] = _int_or_none(v)
+            elif k == 'oom_score_adj':
+                ev['oom_score_adj'] = _int_or_none(v)
+            elif k == 'nodemask':
+                ev['nodemask'] = v
+            elif v is True:
+                ev['extra'].setdefault('invoked_flags', []).append(k)
+            else:
+                ev['extra'][k] = _num(v)
+
+    def _oomkill_tokens(self, ev, rest):
+        last = None
+        for k, v in _tokens(rest, r','):
+            if v is True:
+                if last is not None and re.match(r'^[\d-]+$', k):
+                    # a list value with commas, e.g. mems_allowed=0,2
+                    ev[last] = '%s,%s' % (ev[last], k) if last in ev else k
+                    continue
+                if k == 'global_oom':
+                    ev['extra']['global_oom'] = True
+                else:
+                    ev['extra'].setdefault('oom_kill_flags', []).append(k)
+                continue
+            field = {'constraint': 'constraint', 'nodemask': 'nodemask', 'cpuset': 'cpuset',
+                     'mems_allowed': 'mems_allowed', 'oom_memcg': 'memcg', 'task_memcg': 'task_memcg'}.get(k)
+            if field:
+                ev[field] = v
+                last = field
+            elif k == 'task':
+                ev['_oomkill_task'] = v
+                last = None
+            elif k == 'pid':
+                ev['_oomkill_pid'] = _int_or_none(v)
+                last = None
+            elif k == 'uid':
+                ev['extra']['oom_kill_uid'] = _int_or_none(v)
+                last = None
+            else:
+                ev['extra'][k] = _num(v)
+                last = None
+        ev['_has_oomkill'] = True
+
+    def _task_row(self, ev, pid, rest):
+        cols = ev['_task_cols'] or []
+        parts = rest.split()
+        row = {'pid': pid}
+        if cols and len(cols) >= 2:
+            ncols = len(cols)
+            # last column (name) may hold spaces
+            vals = parts[:ncols - 1] + [' '.join(parts[ncols - 1:])] if len(parts) >= ncols else parts
+            for name, val in zip(cols, vals):
+                row[name] = _num(val) if name != 'name' else val
+        else:
+            row['raw'] = rest
+        ev['_rows'][pid] = row
+
+    def _killed(self, key, lineno, w, m, msg):
+        pid = int(m.group('pid'))
+        comm = m.group('comm')
+        ev = self.open.get(key)
+        if ev is not None and ev['killed_pid'] is not None:
+            if ev['oom_group'] and lineno - ev['_last_line'] <= ATTACH_DISTANCE and ev['killed_pid'] != pid:
+                ev['group_killed'] = (ev['group_killed'] or []) + [{'pid': pid, 'comm': comm}]
+                ev['_last_line'] = lineno
+                return
+            ev = None
+        if ev is None or lineno - ev['_last_line'] > ATTACH_DISTANCE:
+            ev = self._start(key, lineno, w)
+        ev['_last_line'] = lineno
+        if ev['uptime'] is None and w.uptime is not None:
+            ev['uptime'] = w.uptime
+        if ev['_epoch'] is None and w.epoch is not None:
+            ev['_epoch'] = w.epoch
+        if ev['host'] is None and w.host:
+            ev['host'] = w.host
+        ev['killed_pid'] = pid
+        ev['killed_comm'] = comm
+        ev['_kill_uptime'] = w.uptime
+        ev['_kill_epoch'] = w.epoch
+        prefix = msg[:m.start()].strip().rstrip(':').strip()
+        if prefix:
+            ev['_kill_prefix'] = prefix
+            if 'Memory cgroup' in prefix or 'memory cgroup' in prefix:
+                ev['_memcg_kill'] = True
+        rest = m.group('rest')
+        um = re.search(r'\bUID[: ](\d+)', rest)
+        if um:
+            ev['killed_uid'] = int(um.group(1))
+        for k, v in _tokens(rest):
+            field = _KILL_KEYS.get(k)
+            if field:
+                ev[field] = _int_or_none(v)
+            elif v is not True and k not in ('UID',):
+                ev['extra'][k.replace('-', '_')] = _num(v)
+        ev['_tail'] = TAIL_LINES
+
+
+def finalize_event(ev, boot_epoch=None, include_tasks=False):
+    """Fill derived fields and the cause; drop private keys."""
+    if ev['killed_pid'] is None:
+        if ev.get('_oomkill_pid') is not None:
+            ev['killed_pid'] = ev['_oomkill_pid']
+            ev['killed_comm'] = ev.get('_oomkill_task')
+        elif ev.get('_selected'):
+            ev['killed_pid'], ev['killed_comm'] = ev['_selected']
+    elif ev.get('_oomkill_pid') is not None and ev['_oomkill_pid'] != ev['killed_pid']:
+        ev['extra']['oom_kill_pid'] = ev['_oomkill_pid']
+    rows = ev.get('_rows') or {}
+    if ev['killed_oom_score_adj'] is None and ev['killed_pid'] in rows:
+        adj = rows[ev['killed_pid']].get('oom_score_adj')
+        if isinstance(adj, int):
+            ev['killed_oom_score_adj'] = adj
+    if ev['killed_uid'] is None and isinstance(ev['extra'].get('oom_kill_uid'), int) and \
+            ev.get('_oomkill_pid') == ev['killed_pid']:
+        ev['killed_uid'] = ev['extra']['oom_kill_uid']
+    if include_tasks:
+        ev['tasks'] = list(rows.values())
+    epoch = ev.get('_epoch')
+    if epoch is None and boot_epoch is not None and ev['uptime'] is not None:
+        epoch = boot_epoch + ev['uptime']
+        ev['_epoch'] = epoch
+    ev['time'] = _iso(epoch)
+    classify_event(ev)
+    return ev
+
+
+def _iso(epoch):
+    if epoch is None:
+        return None
+    try:
+        dt = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).astimezone()
+        return dt.isoformat(timespec='microseconds' if epoch % 1 else 'seconds')
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def classify_event(ev):
+    """Apply the cause rules of oom-events.md; sets cause, confidence and evidence."""
+    evidence = ev['evidence']
+    memcg_ev = []
+    if ev.get('_memcg_kill'):
+        memcg_ev.append('kill line says "Memory cgroup out of memory"')
+    if ev['memcg']:
+        memcg_ev.append('limit hit in cgroup %s' % ev['memcg'])
+    if ev['memcg_limit_kb'] is not None:
+        memcg_ev.append('memory: usage %skB, limit %skB' % (ev['memcg_usage_kb'], ev['memcg_limit_kb']))
+    if ev['constraint'] == 'CONSTRAINT_MEMCG':
+        memcg_ev.append('constraint=CONSTRAINT_MEMCG')
+    constraint = ev['constraint']
+    order = ev['order']
+    below_min = ['node %d %s free:%dkB < min:%dkB' % n for n in ev.get('_nodes', []) if n[2] < n[3]]
+    if below_min:
+        ev['nodes_below_min'] = sorted(set(int(x.split()[1]) for x in below_min))
+    cause = None
+    confidence = 'high'
+    if memcg_ev:
+        evidence.extend(memcg_ev)
+        if ev['memcg'] is None and ev.get('_stats_path'):
+            ev['memcg'] = ev['_stats_path']
+            evidence.append('cgroup taken from "Memory cgroup stats for %s"' % ev['_stats_path'])
+        if constraint == 'CONSTRAINT_NONE':
+            evidence.append('constraint=CONSTRAINT_NONE ignored: memcg evidence wins')
+        if ev['memcg'] and ev['task_memcg']:
+            if is_strict_ancestor(ev['memcg'], ev['task_memcg']):
+                cause = 'parent_cgroup_limit'
+                evidence.append('%s is an ancestor of the victim cgroup %s' % (ev['memcg'], ev['task_memcg']))
+            else:
+                cause = 'cgroup_limit'
+                evidence.append('victim cgroup %s hit its own limit' % ev['task_memcg'])
+        else:
+            cause = 'cgroup_limit'
+            confidence = 'medium'
+            evidence.append('no victim cgroup path in the log: own or parent limit cannot be told apart')
+    elif constraint == 'CONSTRAINT_MEMORY_POLICY':
+        cause = 'numa_node_or_policy'
+        evidence.append('constraint=CONSTRAINT_MEMORY_POLICY')
+        if ev['nodemask'] and ev['nodemask'] != '(null)':
+            evidence.append('nodemask=%s' % ev['nodemask'])
+        evidence.extend(below_min)
+    elif constraint == 'CONSTRAINT_CPUSET':
+        cause = 'cpuset'
+        evidence.append('constraint=CONSTRAINT_CPUSET')
+        if ev['cpuset']:
+            evidence.append('cpuset=%s mems_allowed=%s' % (ev['cpuset'], ev['mems_allowed']))
+    elif ev.get('_has_invoked') or constraint or ev['extra'].get('global_oom'):
+        if constraint:
+            evidence.append('constraint=%s' % constraint)
+        elif ev['extra'].get('global_oom'):
+            evidence.append('global_oom')
+        if isinstance(order, int) and order > 0:
+            cause = 'fragmentation'
+            evidence.append('order=%d allocation (%d contiguous pages)' % (order, 1 << min(order, 30)))
+            frag = _buddy_evidence(ev.get('_buddy') or {}, order)
+            if frag:
+                evidence.append(frag)
+        else:
+            cause = 'system_memory'
+            if order is not None:
+                evidence.append('order=%s' % order)
+            evidence.extend(below_min)
+        if not constraint:
+            confidence = 'medium'
+            evidence.append('no oom-kill constraint line (kernel before 4.19 or filtered): '
+                            'a cpuset or mempolicy OOM cannot be excluded')
+        if ev['_kill_prefix'] and ev['_kill_prefix'].startswith('Out of memory'):
+            evidence.append('kill line says "%s"' % ev['_kill_prefix'])
+    else:
+        cause = 'unknown'
+        confidence = 'low'
+        if ev['killed_pid'] is not None:
+            evidence.append('kill line without the rest of the report')
+        else:
+            evidence.append('fragment of a report without a victim')
+    if ev['killed_pid'] is None and cause != 'unknown':
+        if ev['no_killable']:
+            evidence.append('no killable process')
+        else:
+            evidence.append('report truncated: no kill line')
+        if confidence == 'high':
+            confidence = 'medium'
+    if ev['panic']:
+        evidence.append('kernel panicked on OOM')
+    ev['cause'] = cause
+    ev['confidence'] = confidence
+    return ev
+
+
+def _buddy_evidence(buddy, order):
+    if not buddy:
+        return None
+    need = 4 << order
+    big = 0
+    for items in buddy.values():
+        for count, size in items:
+            if size >= need:
+                big += count
+    if big == 0:
+        return 'free-area lists show no free block of %dkB or larger' % need
+    return 'free-area lists show %d free blocks of %dkB or larger (fragmentation not confirmed)' % (big, need)
+
+
+def public_event(ev):
+    """A copy of the event without the parser's private keys."""
+    out = {}
+    for k, v in ev.items():
+        if k[:1] != '_':
+            out[k] = v
+    if not out.get('extra'):
+        out['extra'] = {}
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# scanning (the hot loop)
+# --------------------------------------------------------------------------------------------
+
+def _walk_block(buf, end, base_line, parser, limit):
+    """Process the whole lines of ``buf[0:end]``; lines are numbered from ``base_line + 1``.
+
+    Anchors are only taken below ``limit`` (split ranges); an open window reads on past it.
+    Returns (walked_to, cur_pos, cur_line): the offset where the last walked line ended (0 when
+    nothing was walked), and how far newlines were counted (``cur_line`` = base_line + newlines in
+    ``buf[0:cur_pos]``), so the caller counts only the rest.
+    """
+    find = buf.find
+    count = buf.count
+    feed = parser.feed
+    pos = 0
+    cur_pos = 0
+    cur_line = base_line
+    walked_to = 0
+    # continue a window left open by the previous block
+    while parser.window and pos < end:
+        nl = find(b'\n', pos, end)
+        parser.pos = pos
+        cur_line += count(b'\n', cur_pos, pos)
+        cur_pos = pos
+        feed(buf[pos:nl], cur_line + 1)
+        pos = nl + 1
+        walked_to = pos
+    if pos >= end or limit <= pos:
+        return walked_to, cur_pos, cur_line
+    hits = []
+    stop = min(end, limit)
+    for anchor in ANCHORS:
+        i = find(anchor, pos, stop)
+        while i >= 0:
+            hits.append(i)
+            i = find(anchor, i + 1, stop)
+    if not hits:
+        return walked_to, cur_pos, cur_line
+    hits.sort()
+    rfind = buf.rfind
+    for h in hits:
+        if h < pos:
+            continue
+        pos = rfind(b'\n', pos, h) + 1 or pos
+        first = True
+        while pos < end:
+            nl = find(b'\n', pos, end)
+            parser.pos = pos
+            cur_line += count(b'\n', cur_pos, pos)
+            cur_pos = pos
+            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first)
+            first = False
+            pos = nl + 1
+            walked_to = pos
+            if not more:
+                break
+    return walked_to, cur_pos, cur_line
+
+
+def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SIZE, stats=None, offset=0):
+    """Scan a binary stream (anything with ``readinto``) from its current position.
+
+    ``offset``: absolute offset of that position (for event offsets).  ``size_limit``: take no
+    anchor beyond this many bytes (a window open there reads on).  Returns
+    (bytes_read, lines_within_limit, consumed_end) where consumed_end is the absolute offset up to
+    which lines were read (beyond the limit when a window ran over it).
+    """
+    buf = bytearray(block_size)
+    view = memoryview(buf)
+    carry = 0
+    total = 0
+    lines = start_line
+    range_lines = 0
+    base = offset          # absolute offset of buf[0]
+    consumed_end = offset
+    limit_left = size_limit
+    while True:
+        if carry >= len(buf):
+            if len(buf) < MAX_LINE:
+                # a line longer than the block: grow the buffer (up to MAX_LINE)
+                view.release()
+                buf.extend(bytes(len(buf)))
+                view = memoryview(buf)
+            else:
+                # a line longer than MAX_LINE: dropped, counted as skipped
+                base += carry
+                carry = 0
+                if stats is not None:
+                    stats['skipped'] = stats.get('skipped', 0) + 1
+        if limit_left is not None and limit_left <= 0 and not parser.window:
+            break
+        n = fobj.readinto(view[carry:])
+        final = not n
+        if final:
+            if not carry:
+                break
+            buf[carry:carry + 1] = b'\n'
+            filled = carry + 1
+        else:
+            total += n
+            filled = carry + n
+        end = buf.rfind(b'\n', 0, filled) + 1
+        if end == 0:
+            carry = filled
+            continue
+        lim = end if limit_left is None else max(0, min(end, limit_left))
+        parser.base_offset = base
+        walked, cur_pos, cur_line = _walk_block(buf, end, lines, parser, lim)
+        if walked:
+            consumed_end = max(consumed_end, base + walked)
+        if limit_left is None or end <= limit_left:
+            block_lines = cur_line - lines + buf.count(b'\n', cur_pos, end)
+            range_lines += block_lines
+        else:
+            block_lines = buf.count(b'\n', 0, end)
+            if limit_left > 0:
+                range_lines += buf.count(b'\n', 0, limit_left)
+        lines += block_lines
+        if limit_left is not None:
+            limit_left -= end
+        carry = filled - end
+        if final:
+            break
+        if carry:
+            buf[0:carry] = buf[end:filled]
+        base += end
+    if size_limit is not None:
+        consumed_end = max(consumed_end, offset + size_limit)
+    else:
+        consumed_end = max(consumed_end, offset + total)
+    return total, range_lines, consumed_end
+
+
+def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers):
+    """Split [start, start+size) into ``workers`` ranges at line starts (preferably at the start of
+    a report); forked children scan all ranges but the first.  Returns (events, bytes, lines,
+    stats) with absolute line numbers, or None when a child failed."""
+    bounds = [start]
+    with open(path, 'rb') as f:
+        for k in range(1, workers):
+            b = start + size * k // workers
+            f.seek(b)
+            f.readline()
+            b = f.tell()
+            back = min(1 << 20, b - bounds[-1])
+            if back > 0:
+                f.seek(b - back)
+                chunk = f.read(back)
+                i = chunk.rfind(b'invoked oom')
+                if i >= 0:
+                    ls = chunk.rfind(b'\n', 0, i) + 1
+                    if b - back + ls > bounds[-1]:
+                        b = b - back + ls
+            bounds.append(min(b, start + size))
+    bounds.append(start + size)
+    children = []
+    for k in range(1, workers):
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover  (child)
+            code = 0
+            try:
+                os.close(rfd)
+                res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1)
+                data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(wfd, 'wb') as w:
+                    w.write(data)
+            except BaseException:  # pylint: disable=broad-except
+                code = 1
+            finally:
+                os._exit(code)  # pylint: disable=protected-access
+        os.close(wfd)
+        children.append((pid, rfd))
+    results = []
+    try:
+        results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1))
+    finally:
+        for pid, rfd in children:
+            with os.fdopen(rfd, 'rb') as r:
+                data = r.read()
+            os.waitpid(pid, 0)
+            try:
+                results.append(pickle.loads(data) if data else None)
+            except Exception:  # pylint: disable=broad-except
+                results.append(None)
+    if any(r is None for r in results):
+        return None
+    events = []
+    total_bytes = 0
+    lines = start_line
+    stats = {'skipped': 0, 'errors': 0}
+    prev_end = None
+    for evs, nbytes, nlines, consumed_end, st in results:
+        for ev in evs:
+            if prev_end is not None and ev['_start_offset'] < prev_end:
+                continue  # read by the previous range's window
+            ev['line'] += lines
+            events.append(ev)
+        total_bytes += nbytes
+        lines += nlines
+        stats['skipped'] += st.get('skipped', 0)
+        stats['errors'] += st.get('errors', 0)
+        prev_end = consumed_end
+    return events, total_bytes, lines - start_line, stats
+
+
+def _scan_range(path, start, end, parser_factory, block_size, is_last):
+    events = []
+    stats = {'skipped': 0, 'errors': 0}
+    parser = parser_factory(events.append, stats)
+    with open(path, 'rb', buffering=0) as f:
+        f.seek(start)
+        nbytes, nlines, consumed_end = scan_stream(f, parser, 0, size_limit=None if is_last else end - start,
+                                                   block_size=block_size, stats=stats, offset=start)
+        parser.close()
+    return events, min(nbytes, end - start), nlines, consumed_end, stats
+
+
+def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
+              parser_factory=None, stats=None):
+    """Scan a plain or gzip file from ``start_offset``.  Returns (bytes_read, lines, end_offset).
+
+    With ``workers`` > 1 and a large uncompressed file, ranges are scanned in forked children
+    (``parser_factory(emit, stats)`` builds their parsers); their events go to ``parser.emit``.
+    The caller closes ``parser``.
+    """
+    if path.endswith('.gz'):
+        import gzip  # pylint: disable=import-outside-toplevel
+        with gzip.open(path, 'rb') as g:
+            if start_offset:
+                _skip(g, start_offset)
+            nbytes, nlines, _end = scan_stream(g, parser, start_line, block_size=block_size, stats=stats,
+                                               offset=start_offset)
+        return nbytes, nlines, start_offset + nbytes
+    size = os.path.getsize(path)
+    todo = size - start_offset
+    if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
+        res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers)
+        if res is not None:
+            events, nbytes, nlines, st = res
+            for ev in events:
+                parser.emit(ev)
+            if stats is not None:
+                stats['skipped'] = stats.get('skipped', 0) + st['skipped']
+                stats['errors'] = stats.get('errors', 0) + st['errors']
+            return nbytes, nlines, start_offset + nbytes
+    with open(path, 'rb', buffering=0) as f:
+        if start_offset:
+            f.seek(start_offset)
+        nbytes, nlines, _end = scan_stream(f, parser, start_line, block_size=block_size, stats=stats,
+                                           offset=start_offset)
+    return nbytes, nlines, start_offset + nbytes
+
+
+def _skip(f, n):
+    while n > 0:
+        chunk = f.read(min(n, 1 << 20))
+        if not chunk:
+            break
+        n -= len(chunk)
+
+
+# --------------------------------------------------------------------------------------------
+# collection: de-dup, time filter, newest N, summary
+# --------------------------------------------------------------------------------------------
+
+_RE_REL = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|hours|d|day|days|w|week|weeks)?\s*(?:ago)?\s*$', re.I)
+
+
+def parse_time_bound(value, now=None):
+    """'7d', '12h', '30m', '90s', '2w', epoch seconds, or an ISO 8601 date/time -> epoch float.
+
+    Returns None for None/empty; raises ValueError on anything else unreadable.
+    """
+    if value is None or value == '':
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    now = time.time() if now is None else now
+    s = str(value).strip()
+    if s.startswith('@'):
+        return float(s[1:])
+    m = _RE_REL.match(s)
+    if m and m.group(2):
+        mult = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}[m.group(2)[0].lower()]
+        return now - float(m.group(1)) * mult
+    if re.match(r'^\d{9,}(\.\d+)?$', s):
+        return float(s)
+    if s in ('now',):
+        return now
+    if s in ('today', 'yesterday'):
+        lt = time.localtime(now)
+        base = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1))
+        return base - (86400 if s == 'yesterday' else 0)
+    m = re.match(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?\s*(Z|[+-]\d\d:?\d\d)?$', s)
+    if m:
+        e = _epoch_from_parts(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4) or 0),
+                              int(m.group(5) or 0), int(m.group(6) or 0), m.group(7), m.group(8))
+        if e is not None:
+            return e
+    raise ValueError('cannot read time %r (use e.g. 7d, 12h, 2026-11-26T00:00:00 or epoch seconds)' % (value,))
+
+
+class EventCollector(object):
+    """Receives finished events from every source; de-duplicates, filters and summarises.
+
+    Memory stays bounded by ``max_events`` plus a small de-dup index.
+    """
+
+    def __init__(self, since=None, until=None, max_events=None, dedup_window=2.0):
+        self.since = since
+        self.until = until
+        self.max_events = max_events
+        self.dedup_window = dedup_window
+        self._heap = []
+        self._seq = 0
+        self._index = {}
+        self.total = 0
+        self.duplicates = 0
+        self.filtered = 0
+        self.by_cause = {}
+        self.by_process = {}
+        self.by_cgroup = {}
+        self.by_source = {}
+        self.first = None
+        self.last = None
+        self.first_epoch = None
+        self.last_epoch = None
+        # optional callable(event) run on each kept event before it is counted (enrichment)
+        self.refine = None
+
+    def _key(self, ev):
+        return (ev['killed_pid'], ev['killed_comm'], ev['invoker'])
+
+    def _is_dup(self, ev):
+        key = self._key(ev)
+        cands = self._index.setdefault(key, [])
+        up = ev.get('_kill_uptime') if ev.get('_kill_uptime') is not None else ev['uptime']
+        ep = ev.get('_epoch')
+        for cand in cands:
+            c_src, c_up, c_ep, c_ev, c_host = cand
+            if c_src == ev['source']:
+                continue
+            if c_host and ev['host'] and c_host != ev['host']:
+                continue
+            same = False
+            if up is not None and c_up is not None:
+                same = abs(up - c_up) < 0.002
+            elif ep is not None and c_ep is not None:
+                same = abs(ep - c_ep) <= self.dedup_window
+            if same:
+                if ev['source'] not in c_ev['sources']:
+                    c_ev['sources'].append(ev['source'])
+                # fill gaps of the first copy from the second one
+                for k in EVENT_FIELDS:
+                    if c_ev.get(k) is None and ev.get(k) is not None:
+                        c_ev[k] = ev[k]
+                return True
+        cands.append((ev['source'], up, ep, ev, ev['host']))
+        if len(cands) > 64:
+            del cands[0]
+        return False
+
+    def add(self, ev):
+        ep = ev.get('_epoch')
+        if ep is not None:
+            if self.since is not None and ep < self.since:
+                self.filtered += 1
+                return
+            if self.until is not None and ep > self.until:
+                self.filtered += 1
+                return
+        if self._is_dup(ev):
+            self.duplicates += 1
+            return
+        if self.refine is not None:
+            try:
+                self.refine(ev)
+            except Exception:  # pylint: disable=broad-except
+                ev['evidence'].append('enrichment failed')
+        self.total += 1
+        cause = ev['cause']
+        self.by_cause[cause] = self.by_cause.get(cause, 0) + 1
+        if ev['killed_comm'] is not None:
+            self.by_process[ev['killed_comm']] = self.by_process.get(ev['killed_comm'], 0) + 1
+        cg = ev['memcg'] or ev['task_memcg']
+        if cg:
+            self.by_cgroup[cg] = self.by_cgroup.get(cg, 0) + 1
+        self.by_source[ev['source']] = self.by_source.get(ev['source'], 0) + 1
+        if ep is not None:
+            if self.first_epoch is None or ep < self.first_epoch:
+                self.first_epoch = ep
+                self.first = ev['time']
+            if self.last_epoch is None or ep > self.last_epoch:
+                self.last_epoch = ep
+                self.last = ev['time']
+        self._seq += 1
+        item = (ep if ep is not None else float('-inf'), self._seq, ev)
+        if self.max_events is None:
+            self._heap.append(item)
+        elif self.max_events > 0:
+            if len(self._heap) < self.max_events:
+                heapq.heappush(self._heap, item)
+            else:
+                heapq.heappushpop(self._heap, item)
+
+    def events(self):
+        items = sorted(self._heap, key=lambda x: (x[0], x[1]))
+        return [public_event(x[2]) for x in items]
+
+    def summary(self, repeat_threshold=2):
+        def top(d):
+            return dict(sorted(d.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+        repeat = []
+        for kind, d in (('process', self.by_process), ('cgroup', self.by_cgroup)):
+            for name, n in d.items():
+                if n >= repeat_threshold:
+                    repeat.append({'type': kind, 'name': name, 'count': n})
+        repeat.sort(key=lambda r: (-r['count'], r['type'], r['name']))
+        return {
+            'total': self.total,
+            'returned': min(self.total, len(self._heap)),
+            'duplicates': self.duplicates,
+            'filtered_by_time': self.filtered,
+            'by_cause': top(self.by_cause),
+            'by_killed_process': top(self.by_process),
+            'by_cgroup': top(self.by_cgroup),
+            'by_source': top(self.by_source),
+            'first': self.first,
+            'last': self.last,
+            'repeat_offenders': repeat,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# convenience entry points (tests, bench, ad-hoc use)
+# --------------------------------------------------------------------------------------------
+
+def parse_lines(lines, source='text', include_tasks=False, ref_epoch=None, boot_epoch=None, stats=None):
+    """Parse an iterable of lines (str or bytes) line by line; returns finished (private) events.
+
+    Every line is fed (no anchor scan): the reference behaviour the fast scan must match.
+    """
+    events = []
+    parser = OomParser(source, events.append, include_tasks=include_tasks, ref_epoch=ref_epoch,
+                       boot_epoch=boot_epoch, stats=stats)
+    for n, line in enumerate(lines, 1):
+        if isinstance(line, str):
+            line = line.encode('utf-8', 'surrogateescape')
+        line = line.rstrip(b'\r\n')
+        if not parser.window:
+            if not any(a in line for a in ANCHORS):
+                continue
+            parser.feed(line, n, prefiltered=True)
+        else:
+            parser.feed(line, n)
+    parser.close()
+    return events
+
+
+def parse_text(text, source='text', include_tasks=False, ref_epoch=None, boot_epoch=None,
+               since=None, until=None, max_events=None):
+    """Parse a whole text through the fast block scanner; returns (public events, summary)."""
+    import io  # pylint: disable=import-outside-toplevel
+    if isinstance(text, str):
+        text = text.encode('utf-8')
+    coll = EventCollector(since=since, until=until, max_events=max_events)
+    stats = {}
+    parser = OomParser(source, coll.add, include_tasks=include_tasks, ref_epoch=ref_epoch,
+                       boot_epoch=boot_epoch, stats=stats)
+    scan_stream(io.BytesIO(text), parser, stats=stats)
+    parser.close()
+    return coll.events(), coll.summary()

@@ -1,0 +1,812 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where OOM reports come from, and what the host says about OOM right now.
+
+- sources: files and globs (rotated, ``.gz``), the journal (``journalctl -o json`` streamed, with
+  a cursor), the kernel ring buffer (``/dev/kmsg`` or the ``dmesg`` command); ``auto`` choice;
+- incremental state (file identity + offset + head fingerprint, journald cursor, kmsg sequence);
+- the host's OOM configuration snapshot and live-cgroup enrichment of events.
+
+Every filesystem read goes through ``root`` (default ``/``) so tests can use fixture trees.
+Standard library only; nothing here raises on bad log content.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
+    EventCollector,
+    OomParser,
+    is_strict_ancestor,
+    parse_time_bound,
+    scan_file,
+    scan_stream,
+)
+
+STATE_VERSION = 1
+FINGERPRINT_BYTES = 4096
+DEFAULT_FILE_GLOBS = ('/var/log/messages*', '/var/log/kern.log*', '/var/log/syslog*')
+SYSCTLS = ('panic_on_oom', 'oom_kill_allocating_task', 'oom_dump_tasks', 'overcommit_memory',
+           'overcommit_ratio', 'overcommit_kbytes', 'min_free_kbytes', 'swappiness',
+           'watermark_scale_factor', 'memcg_qos_enable')
+MAX_CGROUPS = 20000
+UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
+
+
+def _path(root, p):
+    if not root or root == '/':
+        return p
+    return os.path.join(root, p.lstrip('/'))
+
+
+def _read(root, p, default=None):
+    try:
+        with open(_path(root, p), 'r') as f:
+            return f.read()
+    except (IOError, OSError, UnicodeDecodeError):
+        return default
+
+
+def _int(text):
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# state
+# --------------------------------------------------------------------------------------------
+
+def load_state(path):
+    """Read the incremental state file; a missing or damaged file is an empty state."""
+    if not path:
+        return None
+    try:
+        with open(path, 'r') as f:
+            st = json.load(f)
+        if isinstance(st, dict) and st.get('version') == STATE_VERSION:
+            st.setdefault('files', {})
+            return st
+    except (IOError, OSError, ValueError):
+        pass
+    return {'version': STATE_VERSION, 'files': {}}
+
+
+def save_state(path, state):
+    """Write the state atomically (temp file + rename in the same directory)."""
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        os.makedirs(d, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix='.oom_state.', dir=d)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(state, f, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _head(path, n):
+    try:
+        if path.endswith('.gz'):
+            import gzip  # pylint: disable=import-outside-toplevel
+            with gzip.open(path, 'rb') as f:
+                return f.read(n)
+        with open(path, 'rb') as f:
+            return f.read(n)
+    except (IOError, OSError, EOFError, ValueError):
+        return b''
+
+
+def _fp(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# reading sources
+# --------------------------------------------------------------------------------------------
+
+class _TailKeeper(object):
+    """readinto() pass-through that keeps the last bytes (for the journal's last cursor)."""
+
+    def __init__(self, f, keep=65536):
+        self.f = f
+        self.keep = keep
+        self.tail = b''
+
+    def readinto(self, b):
+        n = self.f.readinto(b)
+        if n:
+            chunk = bytes(b[max(0, n - self.keep):n])
+            self.tail = (self.tail + chunk)[-self.keep:]
+        return n
+
+
+class SourceReader(object):
+    """Reads the requested sources into one :class:`EventCollector`."""
+
+    def __init__(self, root='/', include_tasks=False, since=None, until=None, max_events=None,
+                 state=None, workers=None, block_size=None, now=None, journalctl=None, dmesg=None):
+        self.root = root or '/'
+        self.include_tasks = include_tasks
+        self.now = time.time() if now is None else now
+        self.since = parse_time_bound(since, self.now)
+        self.until = parse_time_bound(until, self.now)
+        self.collector = EventCollector(since=self.since, until=self.until, max_events=max_events)
+        self.state = state
+        self.new_state = {'version': STATE_VERSION, 'files': {}} if state is not None else None
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1)
+        self.workers = max(1, int(workers))
+        self.block_size = block_size
+        self.stats = []
+        self.journalctl = journalctl
+        self.dmesg = dmesg
+        self.boot_epoch = None
+        up = _read(self.root, '/proc/uptime')
+        if up and self.root == '/':
+            try:
+                self.boot_epoch = self.now - float(up.split()[0])
+            except (ValueError, IndexError):
+                self.boot_epoch = None
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _parser(self, source, stats, emit=None, boot_epoch=None, ref_epoch=None):
+        return OomParser(source, emit or self.collector.add, include_tasks=self.include_tasks,
+                         ref_epoch=ref_epoch, boot_epoch=boot_epoch, stats=stats)
+
+    def _stat(self, name, kind, path=None):
+        st = {'name': name, 'type': kind, 'path': path, 'status': 'ok', 'bytes': 0, 'lines': 0,
+              'skipped': 0, 'errors': 0, 'events': 0, 'messages': [], 'start_offset': 0,
+              'incremental': False}
+        self.stats.append(st)
+        return st
+
+    def _counting_emit(self, st):
+        add = self.collector.add
+
+        def emit(ev):
+            st['events'] += 1
+            add(ev)
+        return emit
+
+    # ---- files ------------------------------------------------------------------------------
+
+    def expand(self, patterns):
+        """Globs -> existing regular files (under root), oldest first, each identity once."""
+        seen = set()
+        found = []
+        missing = []
+        for pat in patterns:
+            full = _path(self.root, pat)
+            matches = glob.glob(full) if glob.has_magic(full) else ([full] if os.path.lexists(full) else [])
+            if not matches:
+                missing.append(pat)
+            for m in matches:
+                try:
+                    st = os.stat(m)
+                except OSError as e:
+                    found.append((0, m, None, e))
+                    continue
+                if not os.path.isfile(m) and not m.endswith('.gz'):
+                    continue
+                ident = (st.st_dev, st.st_ino)
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                found.append((st.st_mtime, m, st, None))
+        found.sort(key=lambda x: (x[0], x[1]))
+        return found, missing
+
+    def read_files(self, patterns):
+        found, missing = self.expand(patterns)
+        for pat in missing:
+            st = self._stat(pat, 'file', pat)
+            st['status'] = 'missing'
+        for _mtime, path, fst, err in found:
+            shown = path if self.root == '/' else '/' + os.path.relpath(path, self.root)
+            st = self._stat(shown, 'file', shown)
+            if err is not None:
+                st['status'] = 'unreadable'
+                st['errors'] += 1
+                st['messages'].append(str(err))
+                continue
+            self._read_one_file(path, shown, fst, st)
+
+    def _resume_point(self, path, fst):
+        """Offset and line to start at, from the state (same identity, or a rotated copy)."""
+        if self.state is None:
+            return 0, 0, None
+        files = self.state.get('files') or {}
+        key = '%d:%d' % (fst.st_dev, fst.st_ino)
+        ent = files.get(key)
+        gz = path.endswith('.gz')
+        if ent and (gz or fst.st_size >= ent.get('offset', 0)):
+            if _fp(_head(path, ent.get('fp_len', 0))) == ent.get('fp'):
+                return ent.get('offset', 0), ent.get('lines', 0), 'same file'
+            return 0, 0, 'replaced (content changed)'
+        if ent:
+            return 0, 0, 'truncated'
+        # rotated / compressed copy of a file read before under another identity
+        for other_key, other in files.items():
+            if other_key == key or not other.get('fp_len'):
+                continue
+            if not gz and fst.st_size < other.get('offset', 0):
+                continue
+            if _fp(_head(path, other['fp_len'])) == other.get('fp'):
+                return other.get('offset', 0), other.get('lines', 0), 'rotated copy of %s' % other.get('path')
+        return 0, 0, None
+
+    def _read_one_file(self, path, shown, fst, st):
+        start, start_line, why = self._resume_point(path, fst)
+        st['start_offset'] = start
+        st['incremental'] = bool(start)
+        if why:
+            st['messages'].append('state: %s' % why)
+        emit = self._counting_emit(st)
+        ref = fst.st_mtime
+        parser = self._parser(shown, st, emit=emit, ref_epoch=ref)
+        factory = None
+        if self.workers > 1:
+            include_tasks = self.include_tasks
+
+            def factory(emit_, stats_):
+                return OomParser(shown, emit_, include_tasks=include_tasks, ref_epoch=ref, stats=stats_)
+        kwargs = {}
+        if self.block_size:
+            kwargs['block_size'] = self.block_size
+        end = start
+        try:
+            nbytes, nlines, end = scan_file(path, parser, start_offset=start, start_line=start_line,
+                                            workers=self.workers, parser_factory=factory, stats=st, **kwargs)
+            st['bytes'] = nbytes
+            st['lines'] = nlines
+        except (IOError, OSError, EOFError, ValueError) as e:
+            st['status'] = 'unreadable' if not st['bytes'] else 'partial'
+            st['errors'] += 1
+            st['messages'].append('%s: %s' % (type(e).__name__, e))
+            end = start + st['bytes']
+        except Exception as e:  # pylint: disable=broad-except
+            st['status'] = 'partial'
+            st['errors'] += 1
+            st['messages'].append('%s: %s' % (type(e).__name__, e))
+            end = start + st['bytes']
+        parser.close()
+        if self.new_state is not None and st['status'] in ('ok', 'partial'):
+            head = _head(path, FINGERPRINT_BYTES)
+            self.new_state['files']['%d:%d' % (fst.st_dev, fst.st_ino)] = {
+                'path': shown, 'offset': end, 'lines': start_line + st['lines'], 'fp': _fp(head),
+                'fp_len': len(head), 'size': fst.st_size, 'checked': int(self.now)}
+
+    # ---- journal ----------------------------------------------------------------------------
+
+    def journal_available(self):
+        return bool(self._journalctl()) and os.path.isdir(_path(self.root, '/run/systemd/journal'))
+
+    def _journalctl(self):
+        if self.journalctl:
+            return self.journalctl
+        if self.root != '/':
+            return None
+        return shutil.which('journalctl')
+
+    def read_journal(self):
+        st = self._stat('journal', 'journal')
+        exe = self._journalctl()
+        if not exe:
+            st['status'] = 'unavailable'
+            st['messages'].append('journalctl not found')
+            return
+        cmd = [exe, '_TRANSPORT=kernel', '-o', 'json', '--no-pager', '-q']
+        cursor = (self.state or {}).get('journal', {}).get('cursor') if self.state else None
+        if cursor:
+            cmd.append('--after-cursor=%s' % cursor)
+            st['incremental'] = True
+        if self.since is not None:
+            cmd.append('--since=@%d' % int(self.since))
+        if self.until is not None:
+            cmd.append('--until=@%d' % int(self.until + 1))
+        emit = self._counting_emit(st)
+        parser = self._parser('journal', st, emit=emit)
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # pylint: disable=consider-using-with
+        except OSError as e:
+            st['status'] = 'unavailable'
+            st['errors'] += 1
+            st['messages'].append(str(e))
+            return
+        tail = _TailKeeper(proc.stdout)
+        try:
+            nbytes, nlines, _end = scan_stream(tail, parser, stats=st)
+            st['bytes'] = nbytes
+            st['lines'] = nlines
+        except Exception as e:  # pylint: disable=broad-except
+            st['status'] = 'partial'
+            st['errors'] += 1
+            st['messages'].append('%s: %s' % (type(e).__name__, e))
+        parser.close()
+        err = proc.stderr.read().decode('utf-8', 'replace').strip()
+        rc = proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        if rc != 0 and not st['lines']:
+            st['status'] = 'failed'
+            st['errors'] += 1
+            st['messages'].append('journalctl rc=%d: %s' % (rc, err[:500]))
+        elif err:
+            st['messages'].append(err[:500])
+        last = None
+        for line in reversed(tail.tail.split(b'\n')):
+            line = line.strip()
+            if line.startswith(b'{'):
+                try:
+                    last = json.loads(line.decode('utf-8', 'replace')).get('__CURSOR')
+                except ValueError:
+                    last = None
+                break
+        new_cursor = last or parser.last_cursor or cursor
+        st['cursor'] = new_cursor
+        if self.new_state is not None and new_cursor:
+            self.new_state['journal'] = {'cursor': new_cursor}
+
+    # ---- kernel ring buffer -----------------------------------------------------------------
+
+    def read_dmesg(self):
+        st = self._stat('dmesg', 'dmesg')
+        boot_id = (_read(self.root, '/proc/sys/kernel/random/boot_id') or '').strip() or None
+        prev = (self.state or {}).get('dmesg') if self.state else None
+        if prev and prev.get('boot_id') != boot_id:
+            prev = None
+        data = None
+        last_seq = None
+        kmsg = _path(self.root, '/dev/kmsg')
+        if self.dmesg is None and self.root == '/' and os.path.exists(kmsg):
+            try:
+                data, last_seq, skipped_old = self._read_kmsg(kmsg, prev.get('seq') if prev else None)
+                st['via'] = '/dev/kmsg'
+                if prev and prev.get('seq') is not None:
+                    st['incremental'] = True
+                    st['messages'].append('skipped %d records already read' % skipped_old)
+            except (IOError, OSError) as e:
+                st['messages'].append('/dev/kmsg: %s' % e)
+                data = None
+        min_uptime = None
+        if data is None:
+            cmds = [[self.dmesg]] if self.dmesg else ([[shutil.which('dmesg'), '-r'], [shutil.which('dmesg')]]
+                                                     if self.root == '/' and shutil.which('dmesg') else [])
+            for cmd in cmds:
+                try:
+                    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                except OSError as e:
+                    st['messages'].append('%s: %s' % (cmd[0], e))
+                    continue
+                if proc.returncode == 0:
+                    data = proc.stdout
+                    st['via'] = ' '.join(cmd)
+                    break
+                st['messages'].append('%s rc=%d: %s' % (' '.join(cmd), proc.returncode,
+                                                        proc.stderr.decode('utf-8', 'replace').strip()[:300]))
+            if prev and prev.get('uptime') is not None:
+                min_uptime = prev['uptime']
+                st['incremental'] = True
+        if data is None:
+            st['status'] = 'unavailable'
+            st['errors'] += 1
+            return
+        count_emit = self._counting_emit(st)
+        max_up = [prev.get('uptime') if prev else None]
+
+        def emit(ev):
+            up = ev.get('uptime')
+            if up is not None and (max_up[0] is None or up > max_up[0]):
+                max_up[0] = up
+            if min_uptime is not None and up is not None and up <= min_uptime:
+                return
+            count_emit(ev)
+        parser = self._parser('dmesg', st, emit=emit, boot_epoch=self.boot_epoch)
+        try:
+            nbytes, nlines, _end = scan_stream(io.BytesIO(data), parser, stats=st)
+            st['bytes'] = nbytes
+            st['lines'] = nlines
+        except Exception as e:  # pylint: disable=broad-except
+            st['status'] = 'partial'
+            st['errors'] += 1
+            st['messages'].append('%s: %s' % (type(e).__name__, e))
+        parser.close()
+        if self.new_state is not None:
+            self.new_state['dmesg'] = {'boot_id': boot_id, 'seq': last_seq if last_seq is not None else
+                                       (prev or {}).get('seq'), 'uptime': max_up[0]}
+
+    @staticmethod
+    def _read_kmsg(path, after_seq):
+        """All records of /dev/kmsg (non-blocking), as text lines; (bytes, last_seq, skipped)."""
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        out = []
+        last_seq = None
+        skipped = 0
+        try:
+            while True:
+                try:
+                    rec = os.read(fd, 16384)
+                except OSError as e:
+                    if e.errno == errno.EAGAIN:
+                        break
+                    if e.errno == errno.EPIPE:
+                        continue  # overwritten records: the next read resumes
+                    raise
+                if not rec:
+                    break
+                first = rec.split(b'\n', 1)[0]
+                try:
+                    seq = int(first.split(b',', 2)[1])
+                except (IndexError, ValueError):
+                    seq = None
+                if seq is not None:
+                    last_seq = seq
+                    if after_seq is not None and seq <= after_seq:
+                        skipped += 1
+                        continue
+                out.append(first + b'\n')
+        finally:
+            os.close(fd)
+        return b''.join(out), last_seq, skipped
+
+    # ---- driver -----------------------------------------------------------------------------
+
+    def run(self, sources=('auto',), paths=None):
+        sources = list(sources or ['auto'])
+        if 'auto' in sources:
+            sources = [s for s in sources if s != 'auto']
+            if paths:
+                sources.append('files')
+            elif self.journal_available():
+                sources.append('journal')
+            else:
+                found, _missing = self.expand(DEFAULT_FILE_GLOBS)
+                if found:
+                    sources.append('files')
+                sources.append('dmesg')
+        sources = [s for i, s in enumerate(sources) if s not in sources[:i]]
+        for src in sources:
+            if src == 'files':
+                self.read_files(paths or [p for p in DEFAULT_FILE_GLOBS if self.expand([p])[0]] or
+                                list(DEFAULT_FILE_GLOBS))
+            elif src == 'journal':
+                self.read_journal()
+            elif src == 'dmesg':
+                self.read_dmesg()
+        return sources
+
+
+def gather(sources=('auto',), paths=None, since=None, until=None, max_events=None, include_tasks=False,
+           state_file=None, update_state=True, enrich=True, config=True, root='/', workers=None,
+           journalctl=None, dmesg=None, now=None):
+    """Everything the fact module returns, as one dict (plus the sources actually used)."""
+    state = load_state(state_file) if state_file else None
+    reader = SourceReader(root=root, include_tasks=include_tasks, since=since, until=until,
+                          max_events=max_events, state=state, workers=workers, now=now,
+                          journalctl=journalctl, dmesg=dmesg)
+    cfg = host_config(root) if config else None
+    if enrich:
+        reader.collector.refine = make_refiner(root, cfg)
+    used = reader.run(sources, paths)
+    events = reader.collector.events()
+    summary = reader.collector.summary()
+    state_written = False
+    if state_file and update_state and reader.new_state is not None:
+        save_state(state_file, reader.new_state)
+        state_written = True
+    return {
+        'events': events,
+        'summary': summary,
+        'config': cfg,
+        'sources': reader.stats,
+        'sources_used': used,
+        'state_written': state_written,
+    }
+
+
+
+
+# --------------------------------------------------------------------------------------------
+# host configuration snapshot
+# --------------------------------------------------------------------------------------------
+
+def cgroup_layout(root='/'):
+    """(version, memory_root) from /proc/self/mountinfo: 'v1', 'v2', 'hybrid' or None."""
+    text = _read(root, '/proc/self/mountinfo') or ''
+    v1_memory = None
+    v2 = None
+    any_v1 = False
+    for line in text.splitlines():
+        parts = line.split(' - ', 1)
+        if len(parts) != 2:
+            continue
+        left = parts[0].split()
+        right = parts[1].split()
+        if len(left) < 5 or not right:
+            continue
+        mnt = left[4].replace('\\040', ' ')
+        fstype = right[0]
+        opts = right[2] if len(right) > 2 else ''
+        if fstype == 'cgroup2':
+            if v2 is None or mnt == '/sys/fs/cgroup':
+                v2 = mnt
+        elif fstype == 'cgroup':
+            any_v1 = True
+            if 'memory' in opts.split(','):
+                v1_memory = mnt
+    if any_v1 and v2:
+        version = 'hybrid'
+    elif any_v1:
+        version = 'v1'
+    elif v2:
+        version = 'v2'
+    else:
+        version = None
+    if v1_memory:
+        return version, v1_memory, 'v1'
+    if v2 and os.path.exists(_path(root, os.path.join(v2, 'cgroup.controllers'))):
+        ctrl = _read(root, os.path.join(v2, 'cgroup.controllers')) or ''
+        if 'memory' in ctrl.split():
+            return version, v2, 'v2'
+    return version, None, None
+
+
+def _limit_kb(root, d, mem_version):
+    if mem_version == 'v1':
+        v = _int(_read(root, os.path.join(d, 'memory.limit_in_bytes')))
+    else:
+        raw = (_read(root, os.path.join(d, 'memory.max')) or '').strip()
+        v = None if raw in ('', 'max') else _int(raw)
+    if v is None or v // 1024 >= UNLIMITED_KB:
+        return None
+    return v // 1024
+
+
+def _kv(text):
+    out = {}
+    for line in (text or '').splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            v = _int(parts[1])
+            if v is not None:
+                out[parts[0]] = v
+    return out
+
+
+def walk_cgroups(root, mem_root, mem_version, limit=MAX_CGROUPS):
+    """Yield (cgroup_path, abs_dir) for every memory cgroup, bounded."""
+    base = _path(root, mem_root)
+    n = 0
+    for dirpath, dirnames, _files in os.walk(base):
+        dirnames.sort()
+        rel = '/' + os.path.relpath(dirpath, base)
+        if rel == '/.':
+            rel = '/'
+        yield rel, dirpath
+        n += 1
+        if n >= limit:
+            return
+
+
+def host_config(root='/'):
+    """The host's OOM configuration and kernel OOM counters."""
+    sysctl = {}
+    for name in SYSCTLS:
+        v = _read(root, '/proc/sys/vm/' + name)
+        if v is not None:
+            iv = _int(v)
+            sysctl['vm.' + name] = iv if iv is not None else v.strip()
+    version, mem_root, mem_version = cgroup_layout(root)
+    vmstat = _kv(_read(root, '/proc/vmstat'))
+    meminfo = {}
+    for line in (_read(root, '/proc/meminfo') or '').splitlines():
+        if line.startswith(('MemTotal:', 'SwapTotal:', 'MemAvailable:')):
+            parts = line.split()
+            meminfo[parts[0].rstrip(':')] = _int(parts[1])
+    cgroups = []
+    truncated = False
+    if mem_root:
+        n = 0
+        for rel, d in walk_cgroups(root, mem_root, mem_version):
+            n += 1
+            if mem_version == 'v1':
+                ctl = _kv(_read(root, os.path.join(mem_root, rel.lstrip('/'), 'memory.oom_control')))
+                kills = ctl.get('oom_kill', 0)
+                entry = {'path': rel, 'oom_kill': kills, 'under_oom': ctl.get('under_oom'),
+                         'oom_kill_disable': ctl.get('oom_kill_disable')}
+                hit = kills or ctl.get('under_oom')
+            else:
+                evs = _kv(_read(root, os.path.join(mem_root, rel.lstrip('/'), 'memory.events')))
+                entry = {'path': rel, 'oom': evs.get('oom', 0), 'oom_kill': evs.get('oom_kill', 0),
+                         'oom_group_kill': evs.get('oom_group_kill', 0)}
+                hit = entry['oom'] or entry['oom_kill'] or entry['oom_group_kill']
+            if hit and rel != '/':
+                entry['limit_kb'] = _limit_kb(root, os.path.join(mem_root, rel.lstrip('/')), mem_version)
+                cgroups.append(entry)
+            del d
+        truncated = n >= MAX_CGROUPS
+    osrelease = (_read(root, '/proc/sys/kernel/osrelease') or '').strip() or None
+    return {
+        'kernel': osrelease,
+        'sysctl': sysctl,
+        'cgroup_version': version,
+        'memory_cgroup_version': mem_version,
+        'memory_cgroup_root': mem_root,
+        'vmstat_oom_kill': vmstat.get('oom_kill'),
+        'mem_total_kb': meminfo.get('MemTotal'),
+        'swap_total_kb': meminfo.get('SwapTotal'),
+        'cgroups_with_oom': cgroups,
+        'cgroups_truncated': truncated,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# live-cgroup enrichment
+# --------------------------------------------------------------------------------------------
+
+class _LiveTree(object):
+    def __init__(self, root, mem_root, mem_version):
+        self.root = root
+        self.mem_root = mem_root
+        self.mem_version = mem_version
+        self._all = None
+
+    def _dir(self, cg):
+        return os.path.join(self.mem_root, cg.lstrip('/'))
+
+    def exists(self, cg):
+        return os.path.isdir(_path(self.root, self._dir(cg)))
+
+    def limit_kb(self, cg):
+        return _limit_kb(self.root, self._dir(cg), self.mem_version)
+
+    def procs(self, cg):
+        text = _read(self.root, os.path.join(self._dir(cg), 'cgroup.procs')) or ''
+        return [p for p in text.split() if p.isdigit()]
+
+    def children(self, cg):
+        try:
+            base = _path(self.root, self._dir(cg))
+            return sorted(n for n in os.listdir(base) if os.path.isdir(os.path.join(base, n)))
+        except OSError:
+            return []
+
+    def all_limits(self):
+        if self._all is None:
+            self._all = []
+            for rel, _d in walk_cgroups(self.root, self.mem_root, self.mem_version):
+                if rel == '/':
+                    continue
+                self._all.append((rel, self.limit_kb(rel)))
+        return self._all
+
+
+def _needs_enrichment(ev):
+    return (ev.get('cause') in ('cgroup_limit', 'parent_cgroup_limit') and ev.get('memcg_limit_kb') and
+            not (ev.get('memcg') and ev.get('task_memcg')))
+
+
+def make_refiner(root='/', cfg=None):
+    """A callable(event) for :attr:`EventCollector.refine` that enriches from the live tree."""
+    if cfg is None:
+        _v, mem_root, mem_version = cgroup_layout(root)
+    else:
+        mem_root, mem_version = cfg.get('memory_cgroup_root'), cfg.get('memory_cgroup_version')
+    if not mem_root:
+        return None
+    tree = _LiveTree(root, mem_root, mem_version)
+
+    def refine(ev):
+        if _needs_enrichment(ev):
+            _enrich_one(ev, tree)
+    return refine
+
+
+def enrich_events(events, root='/', cfg=None):
+    """Refine memcg causes with the live cgroup tree (which ancestor holds the limit that was hit).
+
+    Only events whose log lacks the cgroup paths are touched; every conclusion is stated in the
+    event's evidence, marked as coming from the live tree (now, not at the time of the kill).
+    """
+    todo = [ev for ev in events if _needs_enrichment(ev)]
+    if not todo:
+        return 0
+    if cfg is None:
+        _v, mem_root, mem_version = cgroup_layout(root)
+    else:
+        mem_root, mem_version = cfg.get('memory_cgroup_root'), cfg.get('memory_cgroup_version')
+    if not mem_root:
+        return 0
+    tree = _LiveTree(root, mem_root, mem_version)
+    changed = 0
+    for ev in todo:
+        if _enrich_one(ev, tree):
+            changed += 1
+    return changed
+
+
+def _enrich_one(ev, tree):
+    want = ev['memcg_limit_kb']
+    ev_list = ev['evidence']
+    task = ev.get('task_memcg')
+    if task and not ev.get('memcg'):
+        if not tree.exists(task):
+            ev_list.append('live cgroup tree: victim cgroup %s no longer exists' % task)
+            return False
+        cg = task
+        while True:
+            if tree.limit_kb(cg) == want:
+                ev['memcg'] = cg
+                if cg == task:
+                    ev['cause'] = 'cgroup_limit'
+                    ev_list.append('live cgroup tree: %s itself has limit %dkB' % (cg, want))
+                else:
+                    ev['cause'] = 'parent_cgroup_limit'
+                    ev_list.append('live cgroup tree: ancestor %s of %s has limit %dkB' % (cg, task, want))
+                ev['confidence'] = 'medium'
+                ev['extra']['enriched'] = True
+                return True
+            if cg == '/':
+                break
+            cg = os.path.dirname(cg.rstrip('/')) or '/'
+        ev_list.append('live cgroup tree: no cgroup on the path of %s has limit %dkB now' % (task, want))
+        return False
+    memcg = ev.get('memcg')
+    if memcg and not task:
+        if tree.exists(memcg) and tree.limit_kb(memcg) == want:
+            kids = tree.children(memcg)
+            if kids and not tree.procs(memcg):
+                ev['cause'] = 'parent_cgroup_limit'
+                ev['confidence'] = 'medium'
+                ev_list.append('live cgroup tree: %s has child cgroups (%s) and no processes of its own: '
+                               'the victim was in a descendant' % (memcg, ', '.join(kids[:5])))
+                ev['extra']['enriched'] = True
+                return True
+        return False
+    cands = [cg for cg, lim in tree.all_limits() if lim == want]
+    if not cands:
+        ev_list.append('live cgroup tree: no cgroup has limit %dkB now' % want)
+        return False
+    if len(cands) > 1:
+        ev_list.append('live cgroup tree: %d cgroups have limit %dkB (%s): cannot tell which was hit'
+                       % (len(cands), want, ', '.join(cands[:5])))
+        return False
+    cg = cands[0]
+    ev['memcg'] = cg
+    ev['extra']['enriched'] = True
+    kids = tree.children(cg)
+    if kids and not tree.procs(cg):
+        ev['cause'] = 'parent_cgroup_limit'
+        ev_list.append('live cgroup tree: only %s has limit %dkB; it has child cgroups (%s) and no '
+                       'processes of its own, so the victim was in a descendant'
+                       % (cg, want, ', '.join(kids[:5])))
+    else:
+        ev['cause'] = 'cgroup_limit'
+        ev_list.append('live cgroup tree: only %s has limit %dkB%s' % (
+            cg, want, '' if not kids else ' (it also has processes of its own: own limit assumed)'))
+    ev['confidence'] = 'medium'
+    return True
+
+
+__all__ = ['gather', 'host_config', 'cgroup_layout', 'enrich_events', 'load_state', 'save_state',
+           'SourceReader', 'is_strict_ancestor']

@@ -1,0 +1,484 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: oom_facts
+short_description: Read kernel OOM-killer events from logs, classify their cause, return them as facts
+version_added: 1.0.0
+author: oomkit maintainers (@oomkit)
+description:
+  - Reads every kernel OOM-killer report the host still has, from the journal, C(/var/log/messages*),
+    C(/var/log/kern.log*), C(/var/log/syslog*) (rotated and gzip-compressed files included), the kernel
+    ring buffer, or the files you name.
+  - Unwraps each line whatever its log format (bare kernel text, C(dmesg), C(dmesg -T) with localised
+    dates, C(dmesg -x), classic syslog with or without the kernel C([uptime]) stamp, RFC 3339 and
+    RFC 5424 timestamps, the EulerOS / HCE pipe format, rsyslog C(#012) escapes, C(journalctl -k) short
+    output, journald JSON export, raw C(/dev/kmsg) records). Only lines written by the kernel count;
+    userspace programs that merely mention OOM never create events.
+  - Assembles one event per OOM decision (tolerant of missing, extra, reordered, interleaved and
+    truncated lines), derives its cause with the evidence used, and, on the live host, refines
+    memory-cgroup causes with the current cgroup tree when the log lacks the cgroup paths.
+  - The same kill seen in two sources (for example the journal and C(/var/log/messages)) is returned
+    once, with both sources listed.
+  - Returns C(ansible_facts.oom) with the events, a summary, the host's OOM configuration and kernel
+    OOM counters, and per-source read statistics. Bad or unreadable log content never fails the module;
+    it is reported in C(sources).
+  - Streams logs in constant memory and scans large files in parallel; a multi-gigabyte log takes
+    about as long as C(grep) on it. With O(state_file), later runs only read what was appended.
+options:
+  sources:
+    description:
+      - Where to read from.
+      - V(auto) reads the journal when journald runs on the host, else the default log files that exist
+        plus the kernel ring buffer. With O(paths) set, V(auto) means V(files).
+      - V(journal) runs C(journalctl _TRANSPORT=kernel -o json) (all boots the journal keeps).
+      - V(dmesg) reads C(/dev/kmsg) (falls back to the C(dmesg) command).
+      - V(files) reads O(paths), or the default log files when O(paths) is empty.
+    type: list
+    elements: str
+    choices: [auto, journal, dmesg, files]
+    default: [auto]
+  paths:
+    description:
+      - Files or glob patterns to read with V(files), for example C(/var/log/messages*).
+      - Compressed files must end in C(.gz). Rotated files are read oldest first.
+    type: list
+    elements: path
+    default: []
+  since:
+    description:
+      - Only return events at or after this time. Relative (V(7d), V(12h), V(30m), V(90s), V(2w)),
+        ISO 8601 (V(2026-11-26T00:00:00+08:00), V(2026-11-26)), or epoch seconds.
+      - Events whose log gives no time at all (bare kernel text without a boot time) are kept.
+    type: str
+  until:
+    description:
+      - Only return events at or before this time; same forms as O(since).
+    type: str
+  max_events:
+    description:
+      - Return at most this many events, the newest. The summary still counts all events.
+      - V(0) returns no events, only the summary.
+    type: int
+    default: 200
+  include_tasks:
+    description:
+      - Include the task table of each report (one dict per row, columns as the kernel printed them).
+    type: bool
+    default: false
+  state_file:
+    description:
+      - Path of a JSON file that remembers how far each source was read (file identity, offset and a
+        fingerprint of its head, the journal cursor, the kernel ring buffer sequence number).
+      - With it, a run only returns events appended since the previous run. Rotation is detected,
+        including a rotated file that was compressed.
+      - A check-mode run reads the state but never writes it.
+    type: path
+  enrich:
+    description:
+      - When a memory-cgroup event's log lacks the cgroup paths, compare the limit that was hit with the
+        limits of the live cgroup tree to tell an own limit from a parent's limit. The evidence says
+        when a conclusion comes from the live tree.
+    type: bool
+    default: true
+  gather_config:
+    description:
+      - Return the host's OOM configuration in C(ansible_facts.oom.config).
+    type: bool
+    default: true
+  workers:
+    description:
+      - Processes used to scan one large uncompressed file. V(0) picks the number of CPUs, at most 2.
+    type: int
+    default: 0
+attributes:
+  check_mode:
+    support: full
+    details: Nothing on the host changes; O(state_file) is not written in check mode.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: linux
+    support: full
+notes:
+  - Reading the journal, C(/dev/kmsg) and the system logs usually needs root (C(become=true)).
+  - A text log cannot prove that a line came from the kernel (C(logger -t kernel) forges one); every
+    event lists its C(sources) so the journal and the ring buffer can be preferred.
+  - Classic syslog timestamps carry no year and no zone; the year is inferred from the file's
+    modification time and the zone is the host's local zone.
+seealso:
+  - name: OOM event schema and cause rules
+    description: Every field of an event and how the cause is derived.
+    link: https://github.com/oomkit/linux/blob/main/docs/oom-events.md
+"""
+
+EXAMPLES = r"""
+- name: OOM events of the last 7 days from wherever the host keeps kernel logs
+  oomkit.linux.oom_facts:
+    since: 7d
+  become: true
+
+- name: Parse a log file copied from another host
+  oomkit.linux.oom_facts:
+    sources: [files]
+    paths:
+      - /tmp/incident/messages*
+    include_tasks: true
+
+- name: Only what is new since the last run (AWX fact cache friendly)
+  oomkit.linux.oom_facts:
+    sources: [journal, dmesg]
+    state_file: /var/lib/oomkit/oom_facts.state
+  become: true
+
+- name: Fail when some cgroup keeps hitting its limit
+  ansible.builtin.assert:
+    that:
+      - ansible_facts.oom.summary.by_cause.cgroup_limit | default(0) < 10
+    fail_msg: "{{ ansible_facts.oom.summary.repeat_offenders }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    oom:
+      description: OOM events, their summary, the host's OOM configuration and read statistics.
+      returned: always
+      type: dict
+      contains:
+        events:
+          description:
+            - One dict per OOM decision, oldest first, at most O(max_events) (the newest).
+            - Every field is present; V(null) where the log does not say.
+          returned: always
+          type: list
+          elements: dict
+          contains:
+            source:
+              description: Where the event starts (file path, V(journal) or V(dmesg)).
+              type: str
+              sample: /var/log/messages
+            sources:
+              description: Every source that had this event (more than one after de-duplication).
+              type: list
+              elements: str
+            line:
+              description: 1-based line number of the first line of the event in O(source).
+              type: int
+              sample: 1204
+            time:
+              description: Wall-clock time of the event in ISO 8601, from the log wrapper, or from the boot time for the ring buffer.
+              type: str
+              sample: "2026-11-26T00:30:01.123456+08:00"
+            uptime:
+              description: The kernel's C([seconds]) stamp of the first line.
+              type: float
+              sample: 205.060898
+            host:
+              description: Host name from the log wrapper.
+              type: str
+            invoker:
+              description: Command name on the C(invoked oom-killer) line (the task whose allocation failed).
+              type: str
+              sample: python3
+            invoker_pid:
+              description: PID of the invoker, from the C(CPU:) line of the stack dump.
+              type: int
+            gfp_mask:
+              description: Allocation flags as printed.
+              type: str
+              sample: "0xcc0"
+            gfp_flags:
+              description: Symbolic allocation flags as printed.
+              type: str
+              sample: GFP_KERNEL
+            order:
+              description: Allocation order (2^order pages).
+              type: int
+            oom_score_adj:
+              description: The invoker's oom_score_adj on the invoked line.
+              type: int
+            constraint:
+              description: C(CONSTRAINT_NONE), C(CONSTRAINT_MEMCG), C(CONSTRAINT_CPUSET) or C(CONSTRAINT_MEMORY_POLICY) from the C(oom-kill:) line.
+              type: str
+            nodemask:
+              description: Node mask of the allocation.
+              type: str
+            cpuset:
+              description: Cpuset of the invoker.
+              type: str
+            mems_allowed:
+              description: Memory nodes the invoker may use.
+              type: str
+            killed_pid:
+              description: The victim's PID (kill line, else C(oom-kill:) line, else the selection line, else the reaper line).
+              type: int
+            killed_comm:
+              description: The victim's command name.
+              type: str
+            total_vm_kb:
+              description: Victim's virtual size in kB.
+              type: int
+            anon_rss_kb:
+              description: Victim's anonymous resident memory in kB.
+              type: int
+            file_rss_kb:
+              description: Victim's file-backed resident memory in kB.
+              type: int
+            shmem_rss_kb:
+              description: Victim's shared-memory resident memory in kB.
+              type: int
+            pgtables_kb:
+              description: Victim's page tables in kB.
+              type: int
+            killed_uid:
+              description: Victim's UID.
+              type: int
+            killed_oom_score_adj:
+              description: Victim's oom_score_adj (kill line, else its row in the task table).
+              type: int
+            memcg:
+              description: The cgroup whose limit was hit (C(oom_memcg=), C(limit of), the first C(Memory cgroup stats for), or the live tree).
+              type: str
+            task_memcg:
+              description: The victim's cgroup (C(task_memcg=) or C(Task in)).
+              type: str
+            memcg_usage_kb:
+              description: Usage of the cgroup from the C(memory usage) line, in kB.
+              type: int
+            memcg_limit_kb:
+              description: Limit of the cgroup from the C(memory usage) line, in kB.
+              type: int
+            failcnt:
+              description: Limit hit counter from the C(memory usage) line.
+              type: int
+            memsw_usage_kb:
+              description: Memory+swap usage (cgroup v1 C(memory+swap) or v2 C(swap) line), in kB.
+              type: int
+            memsw_limit_kb:
+              description: Memory+swap limit, in kB.
+              type: int
+            cause:
+              description: Why the OOM happened.
+              type: str
+              choices: [cgroup_limit, parent_cgroup_limit, system_memory, numa_node_or_policy, cpuset, fragmentation, unknown]
+            confidence:
+              description: V(high) when the log proves the cause, V(medium) when a part is inferred or cannot be excluded, V(low) for fragments.
+              type: str
+              choices: [high, medium, low]
+            evidence:
+              description: Short statements of the facts the cause was derived from.
+              type: list
+              elements: str
+            oom_group:
+              description: V(true) when the cgroup's memory.oom.group killed all its tasks.
+              type: bool
+            group_killed:
+              description: Further processes killed with the victim by memory.oom.group (C(pid), C(comm)).
+              type: list
+              elements: dict
+            reaped:
+              description: V(true) when the oom_reaper line for the victim was seen.
+              type: bool
+            panic:
+              description: V(true) when the kernel panicked on this OOM.
+              type: bool
+            no_killable:
+              description: V(true) when the kernel found no killable process.
+              type: bool
+            nodes_below_min:
+              description: NUMA nodes whose free memory was below the min watermark in the report.
+              type: list
+              elements: int
+            extra:
+              description: Fields the kernel printed that have no field of their own (kept, never dropped).
+              type: dict
+            tasks:
+              description: The task table rows (only with O(include_tasks)).
+              type: list
+              elements: dict
+        summary:
+          description: Counts over all events found (not only the returned ones).
+          returned: always
+          type: dict
+          contains:
+            total:
+              description: Events found after de-duplication and time filtering.
+              type: int
+            returned:
+              description: Events returned in C(events).
+              type: int
+            duplicates:
+              description: Events dropped because another source had them.
+              type: int
+            filtered_by_time:
+              description: Events outside O(since)/O(until).
+              type: int
+            by_cause:
+              description: Event count per cause.
+              type: dict
+            by_killed_process:
+              description: Event count per victim command name.
+              type: dict
+            by_cgroup:
+              description: Event count per cgroup (the limit holder, else the victim's cgroup).
+              type: dict
+            by_source:
+              description: Event count per source.
+              type: dict
+            first:
+              description: Time of the oldest event with a time.
+              type: str
+            last:
+              description: Time of the newest event with a time.
+              type: str
+            repeat_offenders:
+              description: Processes and cgroups involved in two or more events (C(type), C(name), C(count)), most frequent first.
+              type: list
+              elements: dict
+        config:
+          description: The host's OOM configuration now (V(null) with O(gather_config=false)).
+          returned: always
+          type: dict
+          contains:
+            kernel:
+              description: Kernel release.
+              type: str
+            sysctl:
+              description: OOM-related C(vm.*) sysctls present on the host (C(vm.panic_on_oom), C(vm.oom_kill_allocating_task), C(vm.oom_dump_tasks), overcommit, min_free_kbytes, swappiness...).
+              type: dict
+            cgroup_version:
+              description: V(v1), V(v2), V(hybrid) or V(null).
+              type: str
+            memory_cgroup_version:
+              description: Hierarchy of the memory controller, V(v1) or V(v2).
+              type: str
+            memory_cgroup_root:
+              description: Mount point of the memory controller.
+              type: str
+            vmstat_oom_kill:
+              description: C(oom_kill) from C(/proc/vmstat) (kills since boot, kernel 4.13+).
+              type: int
+            mem_total_kb:
+              description: MemTotal.
+              type: int
+            swap_total_kb:
+              description: SwapTotal.
+              type: int
+            cgroups_with_oom:
+              description: Memory cgroups with non-zero OOM counters (v1 C(memory.oom_control), v2 C(memory.events)), with their limit.
+              type: list
+              elements: dict
+            cgroups_truncated:
+              description: V(true) when the cgroup walk stopped at its bound.
+              type: bool
+        sources:
+          description: One dict per source read, with read statistics.
+          returned: always
+          type: list
+          elements: dict
+          contains:
+            name:
+              description: File path, V(journal) or V(dmesg).
+              type: str
+            type:
+              description: V(file), V(journal) or V(dmesg).
+              type: str
+            status:
+              description: V(ok), V(partial), V(missing), V(unreadable), V(unavailable) or V(failed).
+              type: str
+            bytes:
+              description: Bytes read in this run.
+              type: int
+            lines:
+              description: Lines read in this run.
+              type: int
+            skipped:
+              description: Lines looked at and ignored (userspace programs, over-long lines).
+              type: int
+            errors:
+              description: Read or parse errors.
+              type: int
+            events:
+              description: Events this source produced (before de-duplication).
+              type: int
+            start_offset:
+              description: Offset where reading started (non-zero in incremental runs).
+              type: int
+            incremental:
+              description: V(true) when the run resumed from O(state_file).
+              type: bool
+            messages:
+              description: Human-readable notes (errors, rotation detected, ...).
+              type: list
+              elements: str
+state_written:
+  description: Whether O(state_file) was updated.
+  returned: always
+  type: bool
+sources_used:
+  description: The sources actually read after resolving V(auto).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sources=dict(type='list', elements='str', default=['auto'], choices=['auto', 'journal', 'dmesg', 'files']),
+            paths=dict(type='list', elements='path', default=[]),
+            since=dict(type='str'),
+            until=dict(type='str'),
+            max_events=dict(type='int', default=200),
+            include_tasks=dict(type='bool', default=False),
+            state_file=dict(type='path'),
+            enrich=dict(type='bool', default=True),
+            gather_config=dict(type='bool', default=True),
+            workers=dict(type='int', default=0),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['max_events'] < 0:
+        module.fail_json(msg='max_events must be 0 or more')
+    if p['workers'] < 0:
+        module.fail_json(msg='workers must be 0 or more')
+    try:
+        result = gather(
+            sources=p['sources'], paths=p['paths'], since=p['since'], until=p['until'],
+            max_events=p['max_events'], include_tasks=p['include_tasks'], state_file=p['state_file'],
+            update_state=not module.check_mode, enrich=p['enrich'], config=p['gather_config'],
+            workers=p['workers'] or None,
+        )
+    except ValueError as e:
+        module.fail_json(msg=str(e))
+    except (IOError, OSError) as e:
+        module.fail_json(msg='cannot write state_file %s: %s' % (p['state_file'], e))
+    facts = {'oom': {
+        'events': result['events'],
+        'summary': result['summary'],
+        'config': result['config'],
+        'sources': result['sources'],
+    }}
+    module.exit_json(changed=False, ansible_facts=facts, state_written=result['state_written'],
+                     sources_used=result['sources_used'])
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.oomkit.linux.plugins.modules import oom_facts
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_logs')
+
+
+def run_module(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            oom_facts.main()
+    out = json.loads(capsys.readouterr().out)
+    return exc.value.code, out
+
+
+def test_files_source_returns_facts(capsys):
+    rc, out = run_module({'sources': ['files'], 'paths': [os.path.join(FIXTURES, 'dmesg-6.18-*.log')],
+                          'enrich': False}, capsys)
+    assert rc == 0 and out['changed'] is False
+    oom = out['ansible_facts']['oom']
+    assert set(oom) == {'events', 'summary', 'config', 'sources'}
+    assert [(e['killed_pid'], e['cause']) for e in oom['events']] == [
+        (12039, 'cgroup_limit'), (12672, 'parent_cgroup_limit'), (12874, 'cgroup_limit')] or \
+        sorted((e['killed_pid'], e['cause']) for e in oom['events']) == [
+            (12039, 'cgroup_limit'), (12672, 'parent_cgroup_limit'), (12874, 'cgroup_limit')]
+    assert oom['summary']['total'] == 3
+    assert oom['config']['sysctl'].get('vm.panic_on_oom') is not None
+    assert len(oom['sources']) == 2 and all(s['status'] == 'ok' for s in oom['sources'])
+    assert out['sources_used'] == ['files'] and out['state_written'] is False
+    # no private keys leak
+    assert not any(k.startswith('_') for e in oom['events'] for k in e)
+
+
+def test_paths_with_auto_means_files_and_max_events(capsys):
+    rc, out = run_module({'paths': [os.path.join(FIXTURES, 'dmesg-6.18-memcg-v1-parent-limit.log')],
+                          'max_events': 1, 'gather_config': False}, capsys)
+    oom = out['ansible_facts']['oom']
+    assert out['sources_used'] == ['files']
+    assert [e['killed_pid'] for e in oom['events']] == [12874]
+    assert oom['summary']['total'] == 2 and oom['config'] is None
+
+
+def test_check_mode_does_not_write_state(tmp_path, capsys):
+    state = tmp_path / 's.json'
+    args = {'sources': ['files'], 'paths': [os.path.join(FIXTURES, 'kmsg-raw.log')], 'state_file': str(state),
+            '_ansible_check_mode': True}
+    rc, out = run_module(args, capsys)
+    assert rc == 0 and not state.exists() and out['state_written'] is False
+    assert out['ansible_facts']['oom']['summary']['total'] == 1
+    args['_ansible_check_mode'] = False
+    rc, out = run_module(args, capsys)
+    assert state.exists() and out['state_written'] is True
+    rc, out = run_module(args, capsys)
+    assert out['ansible_facts']['oom']['summary']['total'] == 0
+
+
+def test_bad_since_fails_cleanly(capsys):
+    rc, out = run_module({'sources': ['files'], 'paths': ['/nonexistent'], 'since': 'whenever'}, capsys)
+    assert rc == 1 and out['failed'] is True and 'cannot read time' in out['msg']
+
+
+def test_garbage_file_never_fails(tmp_path, capsys):
+    p = tmp_path / 'garbage.log'
+    p.write_bytes(os.urandom(200000) + b'\n[1.0] Killed process 5 (x\n\xff\xfe invoked oom-killer: \n')
+    rc, out = run_module({'sources': ['files'], 'paths': [str(p)]}, capsys)
+    assert rc == 0
+    assert out['ansible_facts']['oom']['sources'][0]['status'] == 'ok'
+
+
+def test_negative_max_events_rejected(capsys):
+    rc, out = run_module({'sources': ['files'], 'paths': ['/x'], 'max_events': -1}, capsys)
+    assert rc == 1 and 'max_events' in out['msg']

@@ -1,0 +1,19 @@
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts that source this
+# Settings shared by the test bed scripts (setup.sh, images.sh, ../molecule.sh). Source, don't run.
+
+# containers.podman (needed by the molecule podman driver) comes from this `ansible` release on
+# PyPI: ansible 12.x bundles containers.podman 1.18.x and goes with ansible-core 2.19.
+ANSIBLE_BUNDLE_VERSION=12.3.0
+BUNDLED_COLLECTIONS=(containers.podman)
+
+_testbed_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TESTBED_COLLECTIONS=${OOMKIT_TESTBED_COLLECTIONS:-$_testbed_repo/.tmp/collections}
+
+# Every container molecule creates for us is named with this prefix (see extensions/molecule/),
+# so the wrapper can remove ours, and only ours, whatever happens.
+CONTAINER_PREFIX=oomkit-mol-
+
+# Label carrying the hash of the recipe an image was built from (images.sh).
+RECIPE_LABEL=io.oomkit.testbed.recipe
+
+export ANSIBLE_BUNDLE_VERSION TESTBED_COLLECTIONS CONTAINER_PREFIX RECIPE_LABEL

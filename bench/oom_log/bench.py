@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, oomkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -206,8 +205,8 @@ def _stamp(fmt, t):
     tm = time.gmtime(t)
     if fmt == 'syslog':
         return '%s %2d %02d:%02d:%02d' % (MONTHS[tm.tm_mon - 1], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
-    return '%04d-%02d-%02dT%02d:%02d:%02d.%06d+08:00' % (tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour,
-                                                        tm.tm_min, tm.tm_sec, int((t % 1) * 1e6))
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%06d+08:00' % (
+        tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int((t % 1) * 1e6))
 
 
 def _wrap(fmt, ts, host, prog, pid, msg, uptime=None):
@@ -241,7 +240,7 @@ def generate(path, size_mb, seed, events_per_mb=3.0):
             out = []
             size = 0
             want_events = rng.random() * 2 * events_per_mb * chunk_target / (1024 * 1024)
-            slots = sorted(rng.random() for _ in range(int(want_events + 0.5)))
+            slots = sorted(rng.random() for dummy in range(int(want_events + 0.5)))
             si = 0
             lines_per_sec = rng.randint(20, 200)
             i = 0
@@ -312,7 +311,7 @@ def _run_child(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     ap.add_argument('--size', type=int, default=1024, help='log size in MiB (default 1024)')
     ap.add_argument('--quick', action='store_true', help='100 MiB, 2 repeats')
     ap.add_argument('--seed', type=int, default=7)
@@ -347,7 +346,7 @@ def main():
     rss = []
     grep_count = None
     parsed = None
-    for _ in range(args.repeat):
+    for dummy in range(args.repeat):
         el, out, _r = _run_child(['grep', '-cE', GREP_RE, path])
         grep_times.append(el)
         grep_count = int(out.strip() or 0)

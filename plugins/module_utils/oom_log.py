@@ -428,7 +428,8 @@ _RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+) \((?P<comm>.*)\
 _RE_SELECT = re.compile(r'[Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score (?P<score>-?\d+)')
 _RE_OOMKILL = re.compile(r'^oom-kill:\s*(?P<rest>.*)$')
 _RE_REAPER = re.compile(r'oom_reaper: reaped process (?P<pid>\d+) \((?P<comm>.*)\),?(?P<rest>.*)$')
-_RE_MEMUSAGE = re.compile(r'^(?P<kind>memory|memory\+swap|swap|kmem|kmem\.tcp|tcp):? usage:? (?P<usage>\d+)\s?kB,? limit:? (?P<limit>\d+)\s?kB(?:,? failcnt:? (?P<failcnt>\d+))?')
+_RE_MEMUSAGE = re.compile(r'^(?P<kind>memory|memory\+swap|swap|kmem|kmem\.tcp|tcp):? usage:? (?P<usage>\d+)\s?kB,? '
+                          r'limit:? (?P<limit>\d+)\s?kB(?:,? failcnt:? (?P<failcnt>\d+))?')
 _RE_TASKIN = re.compile(r'Task in (?P<task>\S+) killed as a result of limit of (?P<memcg>\S+)')
 _RE_STATS = re.compile(r'^Memory cgroup stats for (?P<path>/[^:]*|\S*?):?(?: |$)')
 _RE_CPU = re.compile(r'^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?) (?:Not tainted|Tainted)')

@@ -390,8 +390,11 @@ class SourceReader(object):
                 data = None
         min_uptime = None
         if data is None:
-            cmds = [[self.dmesg]] if self.dmesg else ([[shutil.which('dmesg'), '-r'], [shutil.which('dmesg')]]
-                                                     if self.root == '/' and shutil.which('dmesg') else [])
+            exe = shutil.which('dmesg') if self.root == '/' else None
+            if self.dmesg:
+                cmds = [[self.dmesg]]
+            else:
+                cmds = [[exe, '-r'], [exe]] if exe else []
             for cmd in cmds:
                 try:
                     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
@@ -522,8 +525,6 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
         'sources_used': used,
         'state_written': state_written,
     }
-
-
 
 
 # --------------------------------------------------------------------------------------------

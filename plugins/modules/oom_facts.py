@@ -98,13 +98,17 @@ options:
     default: 0
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Nothing on the host changes; O(state_file) is not written in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
   platform:
+    description: Target OS/families that can be operated against.
     platforms: linux
     support: full
 notes:
@@ -173,7 +177,7 @@ ansible_facts:
               type: list
               elements: str
             line:
-              description: 1-based line number of the first line of the event in O(source).
+              description: 1-based line number of the first line of the event in RV(ansible_facts.oom.events[].source).
               type: int
               sample: 1204
             time:
@@ -355,7 +359,9 @@ ansible_facts:
               description: Kernel release.
               type: str
             sysctl:
-              description: OOM-related C(vm.*) sysctls present on the host (C(vm.panic_on_oom), C(vm.oom_kill_allocating_task), C(vm.oom_dump_tasks), overcommit, min_free_kbytes, swappiness...).
+              description:
+                - OOM-related C(vm.*) sysctls present on the host (C(vm.panic_on_oom), C(vm.oom_kill_allocating_task),
+                  C(vm.oom_dump_tasks), overcommit, min_free_kbytes, swappiness...).
               type: dict
             cgroup_version:
               description: V(v1), V(v2), V(hybrid) or V(null).

@@ -177,7 +177,7 @@ def test_garbage_never_raises():
 # ---- kernel generations and the cause rules ----------------------------------------------------
 
 def test_seed_memcg_and_parent_excerpts_pipe_format():
-    evs, _ = events_of('euleros-guide-pipe.log')
+    evs, dummy = events_of('euleros-guide-pipe.log')
     assert [brief(e) for e in evs] == [(2021820, 'memhog', 'cgroup_limit'), (3238866, 'main', 'cgroup_limit')]
     for e in evs:
         assert e['memcg_limit_kb'] == 81920
@@ -188,7 +188,7 @@ def test_seed_memcg_and_parent_excerpts_pipe_format():
 
 
 def test_seed_system_and_numa_excerpts():
-    evs, _ = events_of('euleros-guide-syslog.log')
+    evs, dummy = events_of('euleros-guide-syslog.log')
     sysmem, numa = evs
     assert brief(sysmem) == (1822, 'main', 'system_memory')
     assert sysmem['nodes_below_min'] == [0]
@@ -201,7 +201,7 @@ def test_seed_system_and_numa_excerpts():
 
 
 def test_real_captures_from_this_kernel():
-    evs, _ = events_of('dmesg-6.18-memcg-v1-own-limit.log', include_tasks=True)
+    evs, dummy = events_of('dmesg-6.18-memcg-v1-own-limit.log', include_tasks=True)
     assert [brief(e) for e in evs] == [(12039, 'python3', 'cgroup_limit')]
     assert evs[0]['tasks'][0]['pid'] == 12039 and evs[0]['tasks'][0]['name'] == 'python3'
     assert evs[0]['tasks'][0]['rss_anon'] == 20384
@@ -215,7 +215,7 @@ def test_real_captures_from_this_kernel():
 
 
 def test_kernel_2_6_wording():
-    evs, _ = events_of('kernel-2.6-rhel5-syslog.log')
+    evs, dummy = events_of('kernel-2.6-rhel5-syslog.log')
     assert [brief(e) for e in evs] == [(4453, 'httpd', 'system_memory'), (5120, 'java', 'system_memory')]
     assert evs[0]['host'] == 'oldbox' and evs[0]['confidence'] == 'medium'
     assert evs[0]['nodes_below_min'] == [0]
@@ -225,7 +225,7 @@ def test_kernel_2_6_wording():
 
 
 def test_kernel_3_10_memcg_task_in_limit_of():
-    evs, _ = events_of('kernel-3.10-centos7-memcg.log')
+    evs, dummy = events_of('kernel-3.10-centos7-memcg.log')
     (ev,) = evs
     assert brief(ev) == (21875, 'java', 'parent_cgroup_limit')
     assert ev['memcg'] == '/kubepods/burstable/pod8d6c'
@@ -237,7 +237,7 @@ def test_kernel_3_10_memcg_task_in_limit_of():
 
 
 def test_kernel_4_14_fragmentation_and_reaper():
-    evs, _ = events_of('kernel-4.14-global-fragmentation.log')
+    evs, dummy = events_of('kernel-4.14-global-fragmentation.log')
     (ev,) = evs
     assert brief(ev) == (4410, 'mysqld', 'fragmentation')
     assert ev['order'] == 3 and ev['nodemask'] == '(null)' and ev['reaped'] is True
@@ -251,20 +251,20 @@ def test_fragmentation_confirmed_by_free_areas():
             '[1.1] Node 0 Normal: 9*4kB (U) 7*8kB (U) 0*16kB 0*32kB 0*64kB = 92kB\n'
             '[1.2] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=b,pid=3,uid=0\n'
             '[1.3] Out of memory: Killed process 3 (b) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB\n')
-    (ev,), _ = parse_text(text)
+    (ev,), dummy = parse_text(text)
     assert ev['cause'] == 'fragmentation' and ev['confidence'] == 'high'
     assert 'free-area lists show no free block of 16kB or larger' in ev['evidence']
 
 
 def test_kernel_4_19_cpuset_dmesg_T():
-    (ev,), _ = events_of('kernel-4.19-cpuset-dmesg-T.log')
+    (ev,), dummy = events_of('kernel-4.19-cpuset-dmesg-T.log')
     assert brief(ev) == (7001, 'nginx', 'cpuset')
     assert ev['cpuset'] == 'webpool' and ev['killed_uid'] == 33 and ev['killed_oom_score_adj'] == 100
     assert ev['time'].startswith('2026-11-26') or ev['time']
 
 
 def test_kernel_5_10_openeuler_rfc3339():
-    (ev,), _ = events_of('kernel-5.10-openeuler-rfc3339.log')
+    (ev,), dummy = events_of('kernel-5.10-openeuler-rfc3339.log')
     assert brief(ev) == (88123, 'postgres', 'system_memory')
     assert ev['line'] == 2 and ev['host'] == 'euler-db-7' and ev['reaped'] is True
     assert ev['shmem_rss_kb'] == 65536 and ev['killed_uid'] == 26
@@ -272,7 +272,7 @@ def test_kernel_5_10_openeuler_rfc3339():
 
 
 def test_kernel_6_oom_group_and_cgroup2_swap_line():
-    (ev,), _ = events_of('kernel-6.x-cgroup2-oomgroup-journal-short.log')
+    (ev,), dummy = events_of('kernel-6.x-cgroup2-oomgroup-journal-short.log')
     assert brief(ev) == (5121, 'stress-ng', 'parent_cgroup_limit')
     assert ev['oom_group'] is True
     assert ev['group_killed'] == [{'pid': 5120, 'comm': 'stress-ng'}, {'pid': 5119, 'comm': 'bash'}]
@@ -284,15 +284,15 @@ def test_memcg_evidence_wins_over_constraint_none():
             '[5.1] memory: usage 1024kB, limit 1024kB, failcnt 3\n'
             '[5.2] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a/b/c,task=x,pid=5,uid=0\n'
             '[5.3] Memory cgroup out of memory: Killed process 5 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB\n')
-    (ev,), _ = parse_text(text)
+    (ev,), dummy = parse_text(text)
     assert ev['cause'] == 'parent_cgroup_limit'
     assert any('CONSTRAINT_NONE ignored' in x for x in ev['evidence'])
 
 
 def test_lone_kill_line_is_unknown_and_memcg_kill_line_is_cgroup():
-    (ev,), _ = parse_text('[9.0] Out of memory: Killed process 42 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
+    (ev,), dummy = parse_text('[9.0] Out of memory: Killed process 42 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
     assert brief(ev) == (42, 'a', 'unknown') and ev['confidence'] == 'low'
-    (ev,), _ = parse_text('[9.0] Memory cgroup out of memory: Killed process 43 (b) total-vm:1kB\n')
+    (ev,), dummy = parse_text('[9.0] Memory cgroup out of memory: Killed process 43 (b) total-vm:1kB\n')
     assert brief(ev) == (43, 'b', 'cgroup_limit')
 
 
@@ -300,7 +300,7 @@ def test_no_killable_and_panic():
     text = ('[1.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
             '[1.1] Out of memory and no killable processes...\n'
             '[1.2] Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled\n')
-    (ev,), _ = parse_text(text)
+    (ev,), dummy = parse_text(text)
     assert ev['no_killable'] is True and ev['panic'] is True and ev['killed_pid'] is None
     assert ev['cause'] == 'system_memory'
 
@@ -311,14 +311,14 @@ def test_unknown_tokens_are_kept():
             'task_memcg=/,task=a,pid=3,uid=0,futurekey=abc\n'
             '[1.2] Out of memory: Killed process 3 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, '
             'UID:0 pgtables:8kB oom_score_adj:0 swapents:12kB\n')
-    (ev,), _ = parse_text(text)
+    (ev,), dummy = parse_text(text)
     assert ev['extra']['new_field'] == 7 and ev['extra']['futurekey'] == 'abc' and ev['extra']['swapents'] == 12
 
 
 def test_comm_with_spaces_and_parentheses():
     text = ('[1.0] Web Content invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
             '[1.1] Out of memory: Killed process 77 (Web (Content)) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
-    (ev,), _ = parse_text(text)
+    (ev,), dummy = parse_text(text)
     assert ev['invoker'] == 'Web Content' and ev['killed_comm'] == 'Web (Content)'
 
 
@@ -342,9 +342,10 @@ def test_back_to_back_reports_are_not_swallowed():
 
 def test_two_hosts_interleaved_in_one_file():
     a = [l for l in fixture('kernel-5.10-openeuler-rfc3339.log').decode().splitlines() if 'kernel' in l]
-    b = ['2026-11-25T22:10:06.000001+08:00 other-host kernel: [  99.000001] java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
-         '2026-11-25T22:10:06.000002+08:00 other-host kernel: [  99.000002] memory: usage 100kB, limit 100kB, failcnt 1',
-         '2026-11-25T22:10:06.000003+08:00 other-host kernel: [  99.000003] Memory cgroup out of memory: Killed process 5 (java) total-vm:1kB, anon-rss:1kB, file-rss:0kB']
+    pre = '2026-11-25T22:10:06.00000%d+08:00 other-host kernel: [  99.00000%d] '
+    b = [pre % (1, 1) + 'java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
+         pre % (2, 2) + 'memory: usage 100kB, limit 100kB, failcnt 1',
+         pre % (3, 3) + 'Memory cgroup out of memory: Killed process 5 (java) total-vm:1kB, anon-rss:1kB, file-rss:0kB']
     mixed = []
     for i in range(max(len(a), len(b))):
         if i < len(a):
@@ -361,17 +362,17 @@ def test_other_kernel_lines_interleave_inside_a_report():
     for up, msg in REPORT:
         lines.append('[%12.6f] %s' % (up, msg))
         lines.append('[%12.6f] e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex' % up)
-    (ev,), _ = parse_text('\n'.join(lines) + '\n')
+    (ev,), dummy = parse_text('\n'.join(lines) + '\n')
     assert brief(ev) == (12039, 'python3', 'cgroup_limit') and ev['memcg_limit_kb'] == 81920
 
 
 def test_rsyslog_012_record():
-    (ev,), _ = events_of('rsyslog-012.log')
+    (ev,), dummy = events_of('rsyslog-012.log')
     assert brief(ev) == (12039, 'python3', 'cgroup_limit') and ev['host'] == 'esc-host'
 
 
 def test_journal_export_kernel_transport_only():
-    evs, _ = events_of('journal-export.json')
+    evs, dummy = events_of('journal-export.json')
     # the logger -t kernel forgery (_TRANSPORT=syslog) is not an event
     assert [brief(e) for e in evs] == [(12039, 'python3', 'cgroup_limit')]
     assert evs[0]['host'] == 'jhost' and evs[0]['invoker_pid'] == 12039  # byte-array MESSAGE decoded
@@ -379,12 +380,12 @@ def test_journal_export_kernel_transport_only():
 
 @pytest.mark.parametrize('name', ['kmsg-raw.log', 'dmesg-x.log', 'dmesg-r.log', 'rfc5424.log'])
 def test_other_wrapper_fixtures(name):
-    evs, _ = events_of(name)
+    evs, dummy = events_of(name)
     assert [brief(e) for e in evs] == [(12039, 'python3', 'cgroup_limit')]
 
 
 def test_dmesg_T_localised_fixture():
-    evs, _ = events_of('dmesg-T-localised.log')
+    evs, dummy = events_of('dmesg-T-localised.log')
     assert sorted(brief(e) for e in evs) == [(77, 'main', 'system_memory'), (4242, 'java', 'cgroup_limit'),
                                              (12039, 'python3', 'cgroup_limit')]
     assert all(e['time'] for e in evs)
@@ -411,7 +412,7 @@ def test_block_size_does_not_change_the_result(block):
     ref = [oom_log.public_event(e) for e in parse_lines(data.splitlines(True))]
     got = []
     parser = OomParser('text', got.append)
-    nbytes, nlines, _end = scan_stream(io.BytesIO(data), parser, block_size=block)
+    nbytes, nlines, dummy = scan_stream(io.BytesIO(data), parser, block_size=block)
     parser.close()
     assert nbytes == len(data) and nlines == data.count(b'\n')
     assert _keyset(got) == _keyset(ref)
@@ -453,8 +454,8 @@ def test_parallel_scan_matches_sequential(tmp_path, monkeypatch):
     def run(workers):
         got = []
         parser = OomParser(str(path), got.append)
-        nbytes, nlines, _end = scan_file(str(path), parser, workers=workers, block_size=4096,
-                                         parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
+        nbytes, nlines, dummy = scan_file(str(path), parser, workers=workers, block_size=4096,
+                                          parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
         parser.close()
         return _keyset(got), nbytes, nlines
 

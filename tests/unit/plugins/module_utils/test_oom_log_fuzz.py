@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Property-based tests: random, truncated, shuffled and interleaved input never raises, and the
+fast block scan always agrees with the line-by-line reference."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
+    CAUSES,
+    EventCollector,
+    OomParser,
+    parse_lines,
+    scan_stream,
+    unwrap_line,
+)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_logs')
+
+
+def _fixture_lines():
+    out = []
+    for name in sorted(os.listdir(FIXTURES)):
+        with open(os.path.join(FIXTURES, name), 'rb') as f:
+            out.extend(f.read().splitlines())
+    return out
+
+
+REAL = _fixture_lines()
+PREFIXES = [b'', b'[  12.000001] ', b'Nov 26 00:30:01 h kernel: ', b'Nov 26 00:30:01 h2 kernel: [ 1.5] ',
+            b'warning|kernel[-]|', b'2026-11-26T00:30:01+08:00 h sshd[3]: ', b'<6>', b'6,1,2,-;',
+            b'kern  :info  : ', b'[Thu Nov 26 00:30:01 2026] ', b'{"_TRANSPORT":"kernel","MESSAGE":"']
+FRAGMENTS = [b'invoked oom-killer: ', b'Killed process ', b'oom-kill:', b'memory: usage ', b'Task in ',
+             b'Memory cgroup out of memory: ', b'Out of memory: ', b'(', b')', b'kB', b',', b'=', b':',
+             b'#012', b'[', b']', b'oom_reaper: reaped process ', b'Node 0 Normal free:', b'\xff', b'\x00']
+
+real_line = st.sampled_from(REAL)
+mutated = st.builds(lambda line, cut, pre: pre + line[:cut], real_line, st.integers(0, 400), st.sampled_from(PREFIXES))
+garbage = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.binary(max_size=20),
+                             st.text(max_size=20).map(lambda t: t.encode('utf-8', 'surrogatepass'))),
+                   max_size=12).map(b''.join)
+any_line = st.one_of(real_line, mutated, garbage).map(lambda b: b.replace(b'\n', b' ').replace(b'\r', b' '))
+
+
+def _check_events(evs, nlines):
+    for ev in evs:
+        assert ev['cause'] in CAUSES
+        assert isinstance(ev['evidence'], list) and ev['evidence']
+        assert 1 <= ev['line'] <= max(nlines, 1)
+        assert ev['confidence'] in ('high', 'medium', 'low')
+
+
+def _key(evs):
+    return sorted((e['line'], repr(e['killed_pid']), repr(e['invoker']), e['cause'], repr(e['memcg'])) for e in evs)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(any_line, max_size=80), block=st.integers(16, 600))
+def test_random_input_never_raises_and_scan_equals_reference(lines, block):
+    data = b'\n'.join(lines) + (b'\n' if lines else b'')
+    ref = parse_lines(data.splitlines(True))
+    got = []
+    parser = OomParser('fuzz', got.append)
+    nbytes, nlines, dummy = scan_stream(io.BytesIO(data), parser, block_size=block)
+    parser.close()
+    assert nbytes == len(data) and nlines == data.count(b'\n')
+    _check_events(got, nlines)
+    assert _key(got) == _key(ref)
+    coll = EventCollector(max_events=5)
+    for ev in got:
+        coll.add(ev)
+    summary = coll.summary()
+    assert summary['total'] == len(got) and summary['returned'] == min(5, len(got))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_truncated_and_interleaved_reports(data):
+    # two real reports from different hosts, each cut somewhere, then interleaved randomly
+    with open(os.path.join(FIXTURES, 'dmesg-6.18-memcg-v1-parent-limit.log'), 'rb') as f:
+        a = [b'Nov 26 00:00:00 hostA kernel: ' + line for line in f.read().splitlines()]
+    with open(os.path.join(FIXTURES, 'kernel-3.10-centos7-memcg.log'), 'rb') as f:
+        b = f.read().splitlines()
+    a = a[data.draw(st.integers(0, 10)):data.draw(st.integers(len(a) - 10, len(a)))]
+    b = b[:data.draw(st.integers(0, len(b)))]
+    merged = []
+    while a or b:
+        src = a if (a and (not b or data.draw(st.booleans()))) else b
+        merged.append(src.pop(0))
+    text = b'\n'.join(merged) + b'\n'
+    got = []
+    parser = OomParser('x', got.append)
+    scan_stream(io.BytesIO(text), parser, block_size=data.draw(st.integers(64, 2048)))
+    parser.close()
+    _check_events(got, text.count(b'\n'))
+    # events of one host never absorb the other host's lines
+    for ev in got:
+        if ev['host'] == 'hostA':
+            assert ev['killed_comm'] in (None, 'python3')
+        elif ev['host'] == 'c7-node':
+            assert ev['killed_comm'] in (None, 'java')
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_unwrap_never_raises(text):
+    w = unwrap_line(text)
+    assert isinstance(w.msg, str)
+    assert w.epoch is None or isinstance(w.epoch, float)

@@ -843,6 +843,7 @@ def plan_present(fs, layout, cg, wanted, procs=None, page=None, unsupported="fai
             ordered.append(subtree[host_path])
     plan.changes = ordered
     _plan_settings(fs, cg, plan, wanted, page, unsupported, force)
+    _warn_parent_cap(fs, cg, plan, wanted, page)
     if procs:
         _plan_procs(fs, cg, plan, procs)
     return plan
@@ -880,12 +881,45 @@ def plan_absent(fs, layout, cg):
 # Counters
 # ---------------------------------------------------------------------------------------------
 
-def read_stats(fs, cg):
-    """Usage, peak and OOM counters of an existing cgroup (None values for files this kernel lacks)."""
+def ancestor_limit(fs, cg, page, include_self=True):
+    """The tightest hard limit on the path from the hierarchy root down to ``cg``.
+
+    Returns (bytes, host path of the cgroup that sets it), or (None, None) when nothing limits it.
+    A child can never use more than any ancestor allows (v1 with use_hierarchy=1, the default and
+    the only mode of current kernels; always on v2).
+    """
+    name = "memory.limit_in_bytes" if cg.hierarchy.version == V1 else "memory.max"
+    paths = cg.ancestors()[1:] + ([cg.host_path] if include_self else [])
+    best, where = None, None
+    for host_path in paths:
+        if fs.read_optional(posixpath.join(host_path, name)) is None:
+            continue
+        value = read_size(fs, posixpath.join(host_path, name), cg.hierarchy.version, page)
+        if value is not None and (best is None or value < best):
+            best, where = value, host_path
+    return best, where
+
+
+def _warn_parent_cap(fs, cg, plan, wanted, page):
+    if wanted.get("max") is None:
+        return
+    cap, where = ancestor_limit(fs, cg, page, include_self=False)
+    if cap is not None and round_to_page(wanted["max"], page) > cap:
+        plan.warnings.append(
+            "max=%s on %s is above the limit of its parent %s (%s): the parent's limit is reached first, and an OOM "
+            "there kills in the whole subtree" % (format_size(wanted["max"]), cg.cgroup, where, format_size(cap)))
+
+
+def read_stats(fs, cg, page=None):
+    """Usage, peak, OOM counters and effective limit of an existing cgroup (None for what this kernel lacks)."""
     stats = {"usage": None, "peak": None, "failcnt": None, "oom_kills": None, "oom_control": None, "events": None,
-             "events_local": None}
+             "events_local": None, "effective_max": None, "limited_by": None}
     if not fs.isdir(cg.host_path):
         return stats
+    cap, where = ancestor_limit(fs, cg, page or page_size())
+    stats["effective_max"] = "max" if cap is None else cap
+    if where is not None:
+        stats["limited_by"] = "/" + posixpath.relpath(where, cg.hierarchy.mount_point) if where != cg.hierarchy.mount_point else "/"
     if cg.hierarchy.version == V1:
         stats["usage"] = _read_int(fs, cg.file("memory.usage_in_bytes"))
         stats["peak"] = _read_int(fs, cg.file("memory.max_usage_in_bytes"))

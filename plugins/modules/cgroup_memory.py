@@ -154,8 +154,9 @@ notes:
   - Settings not given are left as they are. A newly created cgroup gets every given setting written,
     even when it equals the kernel default.
   - On v1 a limit below the current usage makes the kernel reclaim while writing; when it cannot,
-    it refuses with EBUSY, which the module explains. On v1 a child's O(max) is also capped by its
-    parents' limits.
+    it refuses with EBUSY, which the module explains.
+  - A cgroup is also capped by its parents' limits. The module warns when O(max) is above a parent's
+    limit and reports the limit really in force in RV(effective_max) and RV(limited_by).
 seealso:
   - module: oomkit.linux.systemd_oom
     description: Memory and OOM settings of systemd units (MemoryMax=, OOMPolicy=...), which systemd keeps applied.
@@ -350,6 +351,18 @@ events:
   returned: always
   type: dict
   sample: {low: 0, high: 0, max: 12, oom: 1, oom_kill: 1, oom_group_kill: 0}
+effective_max:
+  description:
+    - The tightest hard limit on the cgroup and its parents, in bytes, or V(max) when nothing limits it. A cgroup
+      never gets more memory than this, whatever its own O(max) says; V(null) when the cgroup does not exist.
+  returned: always
+  type: raw
+  sample: 67108864
+limited_by:
+  description: The cgroup whose limit is RV(effective_max) (this cgroup or a parent), as C(/proc/PID/cgroup) shows it; V(null) when unlimited.
+  returned: always
+  type: str
+  sample: /oomkit
 events_local:
   description: v2 C(memory.events.local) (this cgroup only) as a dict; V(null) when absent.
   returned: always
@@ -435,7 +448,7 @@ def run(module, fs, page):
     )
     if state == "present":
         result["settings"] = plan.report_settings()
-    stats = read_stats(fs, cg)
+    stats = read_stats(fs, cg, page)
     result.update(stats)
     if module._diff:
         result["diff"] = transaction.diffs(live_header=cg.host_path, render=_render_diff)

@@ -572,3 +572,28 @@ def test_v2_existing_cgroup_gets_its_memory_files_enabled_then_set(tmp_path):
     fs.set_file("/sys/fs/cgroup/plain/memory.current", "0")
     apply(present(fs, "plain", max="64M"))
     assert fs.read("/sys/fs/cgroup/plain/memory.max").strip() == str(64 * M)
+
+
+@pytest.mark.parametrize("layout", ["v1", "v2"])
+def test_parent_limit_caps_and_is_reported(tmp_path, layout):
+    fs = build_host(tmp_path, layout)
+    if layout == "v2":
+        fs.set_file("/sys/fs/cgroup/cgroup.subtree_control", "memory")
+    apply(present(fs, "team", max="1G"))
+    plan = present(fs, "team/job", max="2G")
+    assert any("above the limit of its parent" in w and "(1G)" in w for w in plan.warnings)
+    apply(plan)
+    job = resolve_path(fs, detect_layout(fs).memory, "team/job")
+    stats = read_stats(fs, job, 4096)
+    assert stats["effective_max"] == 1024 * M and stats["limited_by"] == "/team"
+    apply(present(fs, "team/job", max="256M"))
+    assert present(fs, "team/job", max="256M").warnings == []
+    stats = read_stats(fs, job, 4096)
+    assert stats["effective_max"] == 256 * M and stats["limited_by"] == "/team/job"
+
+
+def test_unlimited_everywhere_reports_max(tmp_path):
+    fs = build_host(tmp_path, "v1")
+    fs.add_cgroup("free")
+    stats = read_stats(fs, resolve_path(fs, detect_layout(fs).memory, "free"), 4096)
+    assert stats["effective_max"] == "max" and stats["limited_by"] is None

@@ -62,7 +62,7 @@ OOM_ADJ_MIN = -17
 OOM_ADJ_MAX = 15
 PF_KTHREAD = 0x00200000
 CAP_SYS_RESOURCE = 24
-COMM_LEN = 15  # TASK_COMM_LEN - 1: /proc/PID/comm holds at most 15 characters
+COMM_LEN = 15  # TASK_COMM_LEN - 1: /proc/PID/comm holds at most 15 BYTES
 CMDLINE_EXCERPT = 200
 
 # errnos that mean "the process is gone" when touching /proc/PID/*
@@ -261,16 +261,73 @@ class _Scanner(object):
     def __init__(self, fs):
         self.fs = fs
         self.proc = fs.path("/proc")
+        self._pids = None
 
     def _file(self, pid, name):
         return "%s/%d/%s" % (self.proc, pid, name)
 
     def list_pids(self):
+        """Every PID in /proc, listed once per scan."""
+        if self._pids is None:
+            try:
+                names = os.listdir(self.proc)
+            except OSError as err:
+                raise explain_oserror(err, "listing", "/proc")
+            self._pids = [int(n) for n in names if n.isdigit()]
+        return self._pids
+
+    def pids_with_comm(self, pids, comm_bytes):
+        """The hot loop of a by-name selection: only comm is read, through a /proc dir fd, and
+        nothing is allocated for processes that do not match."""
+        wanted = comm_bytes + b"\n"
+        matches = []
+        openat, read, close = os.open, os.read, os.close
         try:
-            names = os.listdir(self.proc)
+            proc_fd = os.open(self.proc, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as err:
-            raise explain_oserror(err, "listing", "/proc")
-        return [int(n) for n in names if n.isdigit()]
+            raise explain_oserror(err, "opening", "/proc")
+        try:
+            for pid in pids:
+                try:
+                    fd = openat("%d/comm" % pid, os.O_RDONLY, dir_fd=proc_fd)
+                except OSError as err:
+                    if err.errno in _GONE:
+                        continue
+                    raise explain_oserror(err, "reading", "/proc/%d/comm" % pid)
+                try:
+                    data = read(fd, 64)
+                finally:
+                    close(fd)
+                if data == wanted or data == comm_bytes:
+                    matches.append(pid)
+        finally:
+            close(proc_fd)
+        return matches
+
+    def children(self, pid):
+        """Child PIDs from /proc/PID/task/*/children (each thread lists the children it forked);
+        None when the kernel lacks these files (CONFIG_PROC_CHILDREN): scan every stat instead."""
+        base = "%s/%d/task" % (self.proc, pid)
+        try:
+            tids = os.listdir(base)
+        except OSError as err:
+            if err.errno in _GONE and not os.path.isdir("%s/%d" % (self.proc, pid)):
+                return []
+            if err.errno in _GONE:
+                return None
+            raise explain_oserror(err, "listing", "/proc/%d/task" % pid)
+        result = []
+        for tid in tids:
+            try:
+                data = _read_all("%s/%s/children" % (base, tid))
+            except OSError as err:
+                if err.errno == errno.ENOENT and os.path.isdir("%s/%s" % (base, tid)):
+                    return None
+                if err.errno in _GONE:
+                    continue  # the thread exited
+                raise explain_oserror(err, "reading", "/proc/%d/task/%s/children" % (pid, tid))
+            result.extend(int(x) for x in data.split())
+        return result
 
     def comm(self, proc):
         if proc.comm is None:
@@ -291,12 +348,28 @@ class _Scanner(object):
         return proc.cmdline
 
     def uid(self, proc):
+        """The effective UID (as ps USER and pgrep -u use)."""
         if proc.uid is None:
             for line in _decode(_read(self._file(proc.pid, "status"), 65536)).splitlines():
                 if line.startswith("Uid:"):
                     proc.uid = int(line.split()[2])  # real, EFFECTIVE, saved, fs
                     break
         return proc.uid
+
+    def has_uid(self, proc, uid):
+        """Whether the effective UID is ``uid``, reading /proc/PID/status only when needed.
+
+        /proc/PID is owned by the effective UID of a dumpable process and by root for a
+        non-dumpable one (setuid programs, prctl): a non-root owner is the answer, a root owner
+        has to be confirmed from status. status costs ten times a stat() here.
+        """
+        try:
+            owner = os.stat("%s/%d" % (self.proc, proc.pid)).st_uid
+        except OSError:
+            owner = 0
+        if owner != 0:
+            return owner == uid
+        return self.uid(proc) == uid
 
     def cgroups(self, proc):
         """{hierarchy key: path}: 'memory' for the v1 memory controller, '' for cgroup v2,
@@ -437,14 +510,15 @@ def select_processes(fs, selector, run_command=None, exclude_pids=()):
     if selector.cgroup is not None:
         cgroup_keys, cgroup_path = normalize_cgroup(fs, selector.cgroup)
 
-    all_pids = None
-    if candidates is None or selector.include_children:
-        all_pids = scanner.list_pids()
-    pids = all_pids if candidates is None else sorted(candidates)
+    pids = scanner.list_pids() if candidates is None else sorted(candidates)
 
     name = selector.name
-    long_name = name is not None and len(name) > COMM_LEN
-    comm_key = name[:COMM_LEN] if name is not None else None
+    long_name = False
+    if name is not None:
+        name_bytes = name.encode("utf-8")
+        long_name = len(name_bytes) > COMM_LEN
+        # the kernel cuts comm at 15 bytes, possibly inside a multi-byte character
+        pids = scanner.pids_with_comm(pids, name_bytes[:COMM_LEN])
 
     selected = []
     for pid in pids:
@@ -452,9 +526,9 @@ def select_processes(fs, selector, run_command=None, exclude_pids=()):
             continue
         proc = Process(pid)
         try:
-            if name is not None and scanner.comm(proc) != comm_key:
-                continue
-            if selector.uid is not None and scanner.uid(proc) != selector.uid:
+            if name is not None:
+                scanner.comm(proc)
+            if selector.uid is not None and not scanner.has_uid(proc, selector.uid):
                 continue
             if cgroup_keys is not None:
                 groups = scanner.cgroups(proc)
@@ -482,16 +556,50 @@ def select_processes(fs, selector, run_command=None, exclude_pids=()):
         selected.append(proc)
 
     if selector.include_children and selected:
-        selected = _add_descendants(scanner, selected, all_pids, exclude)
+        selected = _add_descendants(scanner, selected, exclude)
     selected.sort(key=lambda p: p.pid)
     return selected
 
 
-def _add_descendants(scanner, selected, all_pids, exclude):
+def _add_descendants(scanner, selected, exclude):
+    """The selected processes plus all their descendants (not kernel threads, not zombies)."""
     known = dict((p.pid, p) for p in selected)
-    children = {}
-    for pid in all_pids:
-        if pid in known or pid in exclude:
+    result = list(selected)
+    queue = [p.pid for p in selected]
+    by_parent = None  # filled by a full stat scan if the kernel has no children files
+    while queue:
+        parent = queue.pop()
+        child_pids = scanner.children(parent) if by_parent is None else None
+        if child_pids is None:
+            if by_parent is None:
+                by_parent = _parents_map(scanner, exclude)
+            child_pids = by_parent.get(parent, ())
+        for pid in child_pids:
+            if pid in known or pid in exclude:
+                continue
+            child = Process(pid)
+            try:
+                scanner.stat(child)
+                if child.is_kernel_thread or child.is_zombie:
+                    continue
+                scanner.cmdline(child)
+            except OSError as err:
+                if err.errno in _GONE:
+                    continue
+                raise explain_oserror(err, "reading", "/proc/%d" % pid)
+            except (ValueError, IndexError):
+                continue
+            known[pid] = child
+            result.append(child)
+            queue.append(pid)
+    return result
+
+
+def _parents_map(scanner, exclude):
+    """{ppid: [pid, ...]} from the stat of every process."""
+    by_parent = {}
+    for pid in scanner.list_pids():
+        if pid in exclude:
             continue
         proc = Process(pid)
         try:
@@ -502,26 +610,8 @@ def _add_descendants(scanner, selected, all_pids, exclude):
             raise explain_oserror(err, "reading", "/proc/%d/stat" % pid)
         except (ValueError, IndexError):
             continue
-        if proc.is_kernel_thread or proc.is_zombie:
-            continue
-        children.setdefault(proc.ppid, []).append(proc)
-    result = list(selected)
-    queue = [p.pid for p in selected]
-    while queue:
-        parent = queue.pop()
-        for child in children.get(parent, ()):
-            if child.pid in known:
-                continue
-            try:
-                scanner.cmdline(child)
-            except OSError as err:
-                if err.errno in _GONE:
-                    continue
-                raise explain_oserror(err, "reading", "/proc/%d/cmdline" % child.pid)
-            known[child.pid] = child
-            result.append(child)
-            queue.append(child.pid)
-    return result
+        by_parent.setdefault(proc.ppid, []).append(pid)
+    return by_parent
 
 
 def read_pidfile(fs, path):

@@ -125,6 +125,33 @@ def test_long_name_matches_truncated_comm_and_argv0(proc, fs):
     assert pids(P.select_processes(fs, {"name": "prometheus-node-"})) == []
 
 
+def test_name_is_cut_at_15_bytes_like_the_kernel(proc, fs):
+    name = u"обработчик-x"  # 21 bytes in UTF-8: the kernel keeps 15, cutting a character in two
+    proc.add(25, "placeholder", ["/opt/bin/" + name, "--serve"])
+    with open(os.path.join(proc.root, "proc", "25", "comm"), "wb") as handle:
+        handle.write(name.encode("utf-8")[:15] + b"\n")
+    assert pids(P.select_processes(fs, {"name": name})) == [25]
+    assert pids(P.select_processes(fs, {"name": u"обработчик-y"})) == []
+
+
+def test_user_known_from_proc_dir_owner_without_reading_status(proc, fs, monkeypatch):
+    proc.add(26, "app", uid=1234)
+    proc.add(27, "app", uid=0)
+    os.chown(os.path.join(proc.root, "proc", "26"), 1234, 1234)
+    read = []
+    real_uid = P._Scanner.uid
+
+    def uid(self, process):
+        read.append(process.pid)
+        return real_uid(self, process)
+
+    monkeypatch.setattr(P._Scanner, "uid", uid)
+    assert pids(P.select_processes(fs, {"user": "1234"})) == [26]
+    # the root-owned directory (non-dumpable or root) needed status; the other did not
+    assert read == [27]
+    assert pids(P.select_processes(fs, {"user": "0"})) == [27]
+
+
 def test_kernel_threads_and_zombies_are_never_selected(proc, fs):
     proc.add(2, "kthreadd", cmdline=[], ppid=0, flags=0x00208040)
     proc.add(30, "kworker/0:1", cmdline=[], ppid=2, flags=0x04208060)
@@ -190,6 +217,26 @@ def test_include_children_follows_ppid_transitively(proc, fs):
     proc.add(84, "unrelated", ppid=1)
     selected = P.select_processes(fs, {"name": "supervisor", "include_children": True})
     assert pids(selected) == [80, 81, 82]
+
+
+def test_include_children_from_children_files(proc, fs, monkeypatch):
+    # kernels with CONFIG_PROC_CHILDREN: /proc/PID/task/TID/children, one file per thread
+    proc.add(85, "master")
+    proc.write("/proc/85/task/85/children", "86 ")
+    proc.write("/proc/85/task/87/children", "88 89 ")   # a second thread forked 88 and 89
+    proc.add(86, "child", ppid=85)
+    proc.write("/proc/86/task/86/children", "90 ")
+    proc.add(88, "child", ppid=85)
+    proc.write("/proc/88/task/88/children", "")
+    proc.add(89, "zombie", ppid=85, state="Z", cmdline=[])
+    proc.write("/proc/89/task/89/children", "")
+    proc.add(90, "grandchild", ppid=86)
+    proc.write("/proc/90/task/90/children", "")
+    proc.add(91, "orphan-looking", ppid=85)  # its parent says nothing of it: the files win
+    # the full stat scan must not be needed
+    monkeypatch.setattr(P, "_parents_map", lambda scanner, exclude: pytest.fail("stat scan used"))
+    selected = P.select_processes(fs, {"name": "master", "include_children": True})
+    assert pids(selected) == [85, 86, 88, 90]
 
 
 def test_exclude_pids(proc, fs):
@@ -516,6 +563,27 @@ def test_real_process_raise_and_refused_lowering(child):
     assert excinfo.value.errno == errno.EACCES
     with open("/proc/%d/oom_score_adj" % process.pid) as handle:
         assert handle.read().strip() == "500"
+
+
+def test_real_include_children():
+    marker = "1235.%d" % os.getpid()
+    parent = subprocess.Popen(["sh", "-c", "sleep %s & sleep %s & wait" % (marker, marker)])
+    try:
+        fs = HostFS("/")
+        expected = [["sleep", marker], ["sleep", marker]]
+        deadline = time.monotonic() + 5
+        selected = []
+        # the shell forks, then each child execs sleep: wait until both have
+        while time.monotonic() < deadline and [p.cmdline for p in selected[1:]] != expected:
+            time.sleep(0.01)
+            selected = P.select_processes(fs, {"pids": [parent.pid], "include_children": True})
+        assert selected[0].pid == parent.pid and selected[0].comm == "sh"
+        assert [p.cmdline for p in selected[1:]] == expected
+        assert all(p.ppid == parent.pid for p in selected[1:])
+    finally:
+        subprocess.call(["pkill", "-KILL", "-P", str(parent.pid)])
+        parent.kill()
+        parent.wait()
 
 
 def test_real_process_exited_is_vanished(child):

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: oom_render
+short_description: Render an OOM fleet report as JSON, Markdown, HTML or a Prometheus textfile
+version_added: 1.0.0
+author: oomkit maintainers (@oomkit)
+description:
+  - Turns the report built by P(oomkit.linux.oom_report#filter) into one of four documents.
+  - V(json) - the report itself, indented, keys sorted (stable, versioned schema).
+  - V(markdown) - a summary, the findings and the newest kills, short enough for a ticket.
+  - V(html) - a self-contained page (no external asset, no script; a Content-Security-Policy forbids any)
+    with summary cards, an inline SVG timeline of kills per host, findings, hosts and kills.
+  - V(prometheus) - text exposition format for node_exporter's textfile collector
+    (C(oomkit_oom_kills_total{host,cause}), C(oomkit_oom_last_kill_timestamp_seconds{host}),
+    C(oomkit_diagnosis_findings{host,severity,rule}), C(oomkit_diagnosis_host_up{host,status}),
+    C(oomkit_vmstat_oom_kill{host}), C(oomkit_diagnosis_last_run_timestamp_seconds)).
+  - Process names, cgroup paths and every other string that comes from a log are attacker-controlled; each
+    format escapes them (HTML entities, Markdown escapes, Prometheus label escapes).
+options:
+  _input:
+    description: A report from P(oomkit.linux.oom_report#filter).
+    type: dict
+    required: true
+  format:
+    description: The document to produce.
+    type: str
+    required: true
+    choices: [json, markdown, html, prometheus]
+"""
+
+EXAMPLES = r"""
+- name: Write the HTML report on the controller
+  ansible.builtin.copy:
+    content: "{{ report | oomkit.linux.oom_render('html') }}"
+    dest: /var/tmp/oom/report.html
+    mode: "0644"
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+_value:
+  description: The document, as text.
+  type: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report import ReportError, render, to_plain
+
+
+def oom_render(report, format):  # pylint: disable=redefined-builtin
+    if not isinstance(report, dict) or 'schema_version' not in report:
+        raise AnsibleFilterError('oom_render needs a report built by oomkit.linux.oom_report')
+    try:
+        return render(to_plain(report), format)
+    except ReportError as err:
+        raise AnsibleFilterError(str(err))
+    except (KeyError, TypeError, ValueError) as err:
+        raise AnsibleFilterError('oom_render: malformed report (%s)' % err)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'oom_render': oom_render}

@@ -454,9 +454,12 @@ def unit_control_group(unit, run_command=None):
         rc, out, err = 127, "", str(exc)
     if rc != 0:
         text = (err or out or "").strip()
-        if rc == 127 or "No such file" in text or "not found" in text.lower() and "systemctl" in text:
+        if rc == 127 or "No such file" in text or ("not found" in text.lower() and "systemctl" in text):
             raise SelectorError("unit %r: systemctl is not available on this host, so units cannot be "
                                 "resolved (select by cgroup, name or pidfile instead)" % unit)
+        if "not been booted with systemd" in text or "Failed to connect to bus" in text:
+            raise SelectorError("unit %r: systemd is not running on this host (PID 1 is not systemd), so units "
+                                "cannot be resolved (select by cgroup, name or pidfile instead): %s" % (unit, text))
         raise SelectorError("unit %r: 'systemctl show' failed (rc=%s): %s" % (unit, rc, text or "no output"))
     return (out or "").strip()
 

@@ -280,8 +280,10 @@ def test_unit_without_systemctl_is_a_clear_error(proc, fs):
         P.select_processes(fs, {"unit": "x.service"}, run_command=run)
     with pytest.raises(P.SelectorError, match="systemctl is not available"):
         P.select_processes(fs, {"unit": "x.service"}, run_command=lambda argv: (127, "", "systemctl: command not found"))
-    with pytest.raises(P.SelectorError, match="failed"):
-        P.select_processes(fs, {"unit": "x.service"}, run_command=lambda argv: (1, "", "Failed to connect to bus"))
+    with pytest.raises(P.SelectorError, match="systemd is not running"):
+        P.select_processes(fs, {"unit": "x.service"}, run_command=lambda argv: (1, "", "Failed to connect to bus: Host is down"))
+    with pytest.raises(P.SelectorError, match=r"'systemctl show' failed \(rc=1\): Access denied"):
+        P.select_processes(fs, {"unit": "x.service"}, run_command=lambda argv: (1, "", "Access denied"))
 
 
 @pytest.mark.parametrize("selector, message", [

@@ -356,6 +356,9 @@ for _s in SETTINGS:
 del _s
 
 
+_OPTION_ORDER = [s.option for s in SETTINGS]
+
+
 class Resolved(object):
     """A requested setting resolved for one systemd version and unit: what to write, or why not."""
 
@@ -593,18 +596,28 @@ def render_dropin(existing, unit, section, managed, remove_options=()):
     found = False
     for name, entries in sections:
         kept = []
+        ours = dict((DIRECTIVES[d].option, (d, v)) for d, v in managed)
         for key, value, raw in entries:
             if raw.startswith(_HEADER_PREFIX) or raw.startswith(_HEADER_SECOND):
                 continue
-            if name == section and key in DIRECTIVES and DIRECTIVES[key].option in drop:
+            if name == section and key in DIRECTIVES:
+                option = DIRECTIVES[key].option
+                if option not in drop:
+                    if value == "":
+                        ours.pop(option, None)  # an empty assignment resets the setting
+                    else:
+                        ours[option] = (key, value)
                 continue
             kept.append(raw)
         if name == section:
             found = True
-            kept = ["%s=%s" % (d, v) for d, v in managed] + kept
+            # Our settings first, always in table order, so that tasks managing different subsets
+            # of one drop-in produce the same text whatever order they ran in.
+            kept = ["%s=%s" % ours[o] for o in _OPTION_ORDER if o in ours] + kept
         out_sections.append((name, kept))
     if not found and managed:
-        out_sections.append((section, ["%s=%s" % (d, v) for d, v in managed]))
+        ours = dict((DIRECTIVES[d].option, (d, v)) for d, v in managed)
+        out_sections.append((section, ["%s=%s" % ours[o] for o in _OPTION_ORDER if o in ours]))
     has_content = any(
         any(line.strip() and not line.strip().startswith(("#", ";")) for line in lines)
         for _name, lines in out_sections)
@@ -1113,7 +1126,8 @@ def verify(fs, runner, plan, state, check_mode, warnings, restart_pending=False)
             entry["cgroup_file"] = path
             entry["cgroup"] = got.render() if got is not None else None
             cg_ok = cgroup_matches(r.value, got, page_size)
-            if cg_ok is False and not check_mode:
+            # When systemd itself holds another value, the cgroup follows systemd: that warning says it all.
+            if cg_ok is False and ok is not False and not check_mode:
                 warnings.append("%s: the kernel enforces %s=%s for %s, not %s: systemd does not control this "
                                 "cgroup (a container without its own cgroup namespace, or a read-only cgroup mount)"
                                 % (plan.unit, path.rsplit("/", 1)[1], entry["cgroup"], plan.unit, setting.render(r.value)))

@@ -656,3 +656,15 @@ def test_run_backup(tmp_path):
     write(tmp_path, own, "[Service]\nMemoryMax=1G\n")
     result = sd.run(fs, Systemctl(shows=[SHOW_252_BEFORE, SHOW_252_AFTER]), params(memory_max="512M", backup=True))
     assert read(tmp_path, result["backup_file"]) == "[Service]\nMemoryMax=1G\n"
+
+
+def test_render_order_does_not_depend_on_which_subset_a_task_manages():
+    both = sd.render_dropin(None, "a.service", "Service", [("OOMScoreAdjust", "500"), ("MemoryMax", "256M")])
+    only_max = sd.render_dropin(both, "a.service", "Service", [("MemoryMax", "256M")])
+    only_oom = sd.render_dropin(both, "a.service", "Service", [("OOMScoreAdjust", "500")])
+    assert both == only_max == only_oom
+    # a hand-written order is normalised once, then stays
+    hand = "[Service]\nMemoryMax=256M\nCPUQuota=50%\nOOMScoreAdjust=500\n"
+    first = sd.render_dropin(hand, "a.service", "Service", [("MemoryMax", "256M")])
+    assert first.endswith("[Service]\nOOMScoreAdjust=500\nMemoryMax=256M\nCPUQuota=50%\n")
+    assert sd.render_dropin(first, "a.service", "Service", [("OOMScoreAdjust", "500")]) == first

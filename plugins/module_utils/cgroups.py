@@ -486,9 +486,14 @@ def _probe_files(fs, cg, plan):
     """
     marker = "memory.limit_in_bytes" if cg.hierarchy.version == V1 else "memory.max"
     root = cg.hierarchy.mount_point
-    candidates = [cg.host_path] + list(reversed(cg.ancestors()[1:]))
-    candidates += [posixpath.join(root, name) for name in _listdirs(fs, root)]
-    for candidate in candidates:
+
+    def candidates():
+        for host_path in [cg.host_path] + list(reversed(cg.ancestors()[1:])):
+            yield host_path
+        for name in _listdirs(fs, root):
+            yield posixpath.join(root, name)
+
+    for candidate in candidates():
         if fs.exists(posixpath.join(candidate, marker)):
             return set(n for n in fs.listdir(candidate) if n.startswith("memory."))
     root_files = set(n for n in fs.listdir(root) if n.startswith("memory."))
@@ -795,6 +800,7 @@ def process_cgroup(fs, pid, hierarchy):
 
 
 def _plan_procs(fs, cg, plan, procs):
+    procs = list(dict.fromkeys(procs))
     missing = [pid for pid in procs if not fs.isdir("/proc/%d" % pid)]
     if missing:
         raise CgroupError("procs: no such process: %s" % ", ".join(str(p) for p in missing))

@@ -8,6 +8,7 @@ import errno
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.oomkit.linux.plugins.module_utils import cgroups
 from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import (
@@ -597,3 +598,34 @@ def test_unlimited_everywhere_reports_max(tmp_path):
     fs.add_cgroup("free")
     stats = read_stats(fs, resolve_path(fs, detect_layout(fs).memory, "free"), 4096)
     assert stats["effective_max"] == "max" and stats["limited_by"] is None
+
+
+def test_duplicate_pids_are_moved_once(tmp_path):
+    fs = build_host(tmp_path, "v1")
+    fs.add_process(800, "/")
+    plan = present(fs, "job", procs=[800, 800])
+    assert keys(plan) == ["cgroup /sys/fs/cgroup/memory/job", "pid 800"]
+
+
+_MIB = st.integers(min_value=1, max_value=4096)
+_SWAP = st.one_of(st.none(), st.integers(min_value=0, max_value=4096))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start_max=_MIB, start_swap=_SWAP, new_max=st.one_of(st.none(), _MIB), new_swap=_SWAP)
+def test_v1_order_never_breaks_limit_below_memsw(tmp_path_factory, start_max, start_swap, new_max, new_swap):
+    """Whatever the current and the wanted limits, the planned writes pass the kernel's limit <= memsw check."""
+    fs = build_host(tmp_path_factory.mktemp("v1"), "v1")
+    start = {"max": start_max * M, "swap_max": None if start_swap is None else start_swap * M}
+    apply(present(fs, "job", **start))
+    wanted = {"max": "max" if new_max is None else new_max * M, "swap_max": "max" if new_swap is None else new_swap * M}
+    if new_max is None and new_swap is not None:
+        with pytest.raises(CgroupError, match="needs a finite max"):
+            present(fs, "job", **wanted)
+        return
+    apply(present(fs, "job", **wanted))
+    limit = int(fs.read("/sys/fs/cgroup/memory/job/memory.limit_in_bytes"))
+    memsw = int(fs.read("/sys/fs/cgroup/memory/job/memory.memsw.limit_in_bytes"))
+    assert limit == (V1_UNLIMITED if new_max is None else new_max * M)
+    assert memsw == (V1_UNLIMITED if new_swap is None else new_max * M + new_swap * M)
+    assert present(fs, "job", **wanted).changes == []

@@ -488,8 +488,8 @@ def _probe_files(fs, cg, plan):
     root = cg.hierarchy.mount_point
 
     def candidates():
-        for host_path in [cg.host_path] + list(reversed(cg.ancestors()[1:])):
-            yield host_path
+        yield from [cg.host_path] + list(reversed(cg.ancestors()[1:]))
+        # only listed when neither the cgroup nor a parent shows the files
         for name in _listdirs(fs, root):
             yield posixpath.join(root, name)
 

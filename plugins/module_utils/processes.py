@@ -356,6 +356,21 @@ class _Scanner(object):
                     break
         return proc.uid
 
+    def thread_group(self, pid):
+        """The process (thread group) ID of a PID that may be a thread ID; the PID itself when
+        it is a process, is gone, or cannot be told."""
+        try:
+            text = _decode(_read("%s/%d/status" % (self.proc, pid), 65536))
+        except OSError:
+            return pid
+        for line in text.splitlines():
+            if line.startswith("Tgid:"):
+                try:
+                    return int(line.split()[1])
+                except (IndexError, ValueError):
+                    return pid
+        return pid
+
     def has_uid(self, proc, uid):
         """Whether the effective UID is ``uid``, reading /proc/PID/status only when needed.
 
@@ -500,7 +515,7 @@ def select_processes(fs, selector, run_command=None, exclude_pids=()):
 
     candidates = None  # None = every process
     if selector.pids is not None:
-        candidates = set(selector.pids)
+        candidates = set(scanner.thread_group(pid) for pid in selector.pids)
     if selector.pidfile is not None:
         pid = read_pidfile(fs, selector.pidfile)
         pidset = set() if pid is None else {pid}

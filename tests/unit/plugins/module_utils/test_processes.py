@@ -239,6 +239,14 @@ def test_include_children_from_children_files(proc, fs, monkeypatch):
     assert pids(selected) == [85, 86, 88, 90]
 
 
+def test_thread_id_stands_for_its_process(proc, fs):
+    proc.add(95, "java")
+    # /proc/96 is a thread of 95 (hidden from the listing but reachable by its TID)
+    proc.write("/proc/96/status", "Name:\tGC Thread#0\nTgid:\t95\nPid:\t96\n")
+    assert pids(P.select_processes(fs, {"pids": [96]})) == [95]
+    assert pids(P.select_processes(fs, {"pids": [95, 96]})) == [95]
+
+
 def test_exclude_pids(proc, fs):
     proc.add(90, "python3")
     proc.add(91, "python3")

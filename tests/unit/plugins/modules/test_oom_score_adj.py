@@ -181,6 +181,12 @@ def test_missing_pidfile_says_so(proc, tmp_path, warnings):
     assert outcome.failed and "does not start with a process ID" in outcome.result["msg"]
 
 
+def test_missing_cgroup_says_so(proc, tmp_path, warnings):
+    proc.add(52, "x")
+    outcome = run({"cgroup": "/sys/fs/cgroup/memory/nope", "value": 100}, tmp_path)
+    assert outcome.failed and "cgroup /sys/fs/cgroup/memory/nope does not exist" in outcome.result["msg"]
+
+
 def test_pidfile_selects_its_process(proc, tmp_path, warnings):
     proc.add(55, "daemon")
     proc.write("/run/daemon.pid", "55\n")

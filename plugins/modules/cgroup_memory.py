@@ -280,6 +280,7 @@ settings:
   description:
     - One entry per requested and supported setting.
     - Sizes are bytes, or V(max) for no limit; C(after) is what the kernel stores (rounded down to the page size).
+    - On v1 C(swap_max) is reported as the swap allowance, C(memory.memsw.limit_in_bytes) minus C(memory.limit_in_bytes).
   returned: when O(state=present)
   type: dict
   contains:

@@ -629,3 +629,29 @@ def test_v1_order_never_breaks_limit_below_memsw(tmp_path_factory, start_max, st
     assert limit == (V1_UNLIMITED if new_max is None else new_max * M)
     assert memsw == (V1_UNLIMITED if new_swap is None else new_max * M + new_swap * M)
     assert present(fs, "job", **wanted).changes == []
+
+
+def test_hybrid_with_memory_on_the_unified_mount(tmp_path):
+    """Some v1 controllers mounted, memory bound to cgroup2: the layout is hybrid, memory is v2."""
+    fs = build_host(tmp_path, "hybrid")
+    fs.set_file("/proc/self/mountinfo", (
+        "31 22 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+        "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+        "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw"))
+    fs.set_file("/sys/fs/cgroup/unified/cgroup.controllers", "io memory pids")
+    layout = detect_layout(fs)
+    assert layout.version == "hybrid"
+    assert layout.memory.to_dict() == {"version": "v2", "mount_point": "/sys/fs/cgroup/unified", "root": "/"}
+    assert layout.unified_mount == "/sys/fs/cgroup/unified"
+    assert layout.v1_mounts == {"cpu": "/sys/fs/cgroup/cpu"}
+    with pytest.raises(CgroupError, match="outside the memory hierarchy mounted at /sys/fs/cgroup/unified"):
+        resolve_path(fs, layout.memory, "/sys/fs/cgroup/memory/job")
+
+
+def test_bind_mount_of_a_subtree_is_not_preferred(tmp_path):
+    fs = build_host(tmp_path, "comounted")
+    layout = detect_layout(fs)
+    assert layout.memory.mount_point == "/cgroup/cpu,memory" and layout.memory.root == "/"
+    fs.set_file("/proc/self/mountinfo", "33 22 0:29 /sub /mnt/bind\\040copy rw - cgroup cgroup rw,cpu,memory")
+    only_bind = detect_layout(fs)
+    assert only_bind.memory.mount_point == "/mnt/bind copy" and only_bind.memory.root == "/sub"

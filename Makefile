@@ -13,12 +13,10 @@ BIN           := $(VENV)/bin
 # The copy lives outside the checkout: inside it, ansible-test would see our .gitignore and skip it.
 CHECKOUT_ID   := $(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 TEST_ROOT     ?= $(HOME)/.cache/oomkit-linux-test/$(CHECKOUT_ID)
-COLLECTION    := $(TEST_ROOT)/ansible_collections/oomkit/linux
 # ansible itself is happy with a symlink: playbooks, molecule and the demo run the live tree.
 LIVE_ROOT     := $(CURDIR)/.tmp/live
 LIVE_LINK     := $(LIVE_ROOT)/ansible_collections/oomkit/linux
 TEST_PYTHON   ?= 3.11
-ANSIBLE_TEST  := $(BIN)/ansible-test
 export ANSIBLE_COLLECTIONS_PATH := $(LIVE_ROOT)
 export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
@@ -47,7 +45,6 @@ GET_PIP_STANDIN = $(HOME)/.ansible/test/cache/get_pip_$(shell $(BIN)/python -c '
 collection: $(VENV_STAMP)
 	@standin="$(GET_PIP_STANDIN)"; cmp -s tools/get_pip_standin.py "$$standin" || \
 	  { mkdir -p "$$(dirname "$$standin")"; cp tools/get_pip_standin.py "$$standin"; }
-	@tools/sync-collection.sh $(TEST_ROOT)
 	@mkdir -p $(dir $(LIVE_LINK)); test -L $(LIVE_LINK) || ln -sfn $(CURDIR) $(LIVE_LINK)
 
 ## --- the main job ------------------------------------------------------------------------------
@@ -62,23 +59,23 @@ test: sanity units integration lint docs molecule
 
 sanity: collection
 	tools/apt-ensure.sh shellcheck
-	cd $(COLLECTION) && $(ANSIBLE_TEST) sanity --venv --python $(TEST_PYTHON) --color no $(SANITY_ARGS)
+	tools/ansible-test.sh $(TEST_ROOT) sanity --venv --python $(TEST_PYTHON) --color no $(SANITY_ARGS)
 
 units: collection
-	cd $(COLLECTION) && $(ANSIBLE_TEST) units --venv --python $(TEST_PYTHON) --color no \
+	tools/ansible-test.sh $(TEST_ROOT) units --venv --python $(TEST_PYTHON) --color no \
 	  --requirements $(UNITS_ARGS)
 
 # Integration targets touch the real /proc/sys, cgroups and processes of this machine (as root);
 # each target restores what it changes.
 integration: collection
-	cd $(COLLECTION) && $(ANSIBLE_TEST) integration --local --python $(TEST_PYTHON) --color no \
+	tools/ansible-test.sh $(TEST_ROOT) integration --local --python $(TEST_PYTHON) --color no \
 	  --allow-root --allow-destructive $(INTEGRATION_ARGS)
 
 lint: collection
 	$(BIN)/ansible-lint --profile production --offline
 
 docs: collection changelog-lint
-	cd $(COLLECTION) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 	tools/build-docs.sh $(CURDIR)/.tmp/docs
 
 changelog-lint: venv

@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
-    ProcessSelector, SelectorError, plan_oom_score_adj, select_processes)
+    ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj, select_processes)
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ManagedFile, Transaction
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import SizeError, parse_size
 
@@ -1035,6 +1035,15 @@ def run(fs, runner, params, check_mode=False):
     if params.get("live", True) and live_target is not None and active:
         processes = _unit_processes(fs, runner, unit)
         live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
+        if check_mode and has_cap_sys_resource(fs) is False:
+            # Predict what the kernel will say: without CAP_SYS_RESOURCE lowering is refused.
+            lowered = set(p.label() for p in processes if p.status == "changed" and p.after < p.before)
+            for proc in processes:
+                if proc.label() in lowered:
+                    proc.status = "failed"
+                    live_refusals.append("%s: lowering oom_score_adj from %s to %s would be refused: this run lacks "
+                                         "CAP_SYS_RESOURCE" % (proc.label(), proc.before, proc.after))
+            live_changes = [c for c in live_changes if c.key not in lowered]
         live_txn = Transaction(check_mode=check_mode)
         for change in live_changes:
             live_txn.add_live(change)

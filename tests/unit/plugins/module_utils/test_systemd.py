@@ -668,3 +668,20 @@ def test_render_order_does_not_depend_on_which_subset_a_task_manages():
     first = sd.render_dropin(hand, "a.service", "Service", [("MemoryMax", "256M")])
     assert first.endswith("[Service]\nOOMScoreAdjust=500\nMemoryMax=256M\nCPUQuota=50%\n")
     assert sd.render_dropin(first, "a.service", "Service", [("OOMScoreAdjust", "500")]) == first
+
+
+def test_check_mode_predicts_a_refused_lowering_without_cap_sys_resource(tmp_path):
+    fs = booted_tree(tmp_path, oom=0)
+    # CapEff without bit 24 (CAP_SYS_RESOURCE), as in the test bed's containers
+    write(tmp_path, "/proc/self/status", "Name:\tpython3\nCapEff:\t000001fffeffffff\n")
+    own = "/etc/systemd/system/probe.service.d/50-oomkit-oom.conf"
+    write(tmp_path, own, sd.HEADER % "probe.service" + "[Service]\nOOMScoreAdjust=-900\n")
+    result = sd.run(fs, Systemctl(shows=[SHOW_252_AFTER]), params(oom_score_adjust=-900), check_mode=True)
+    # the drop-in is in place and the kernel would refuse the live write: nothing would change
+    assert result["changed"] is False
+    assert result["live"][0]["status"] == "refused"
+    assert any("would be refused" in w for w in result["warnings"])
+    # with the capability, the same run predicts the live write
+    write(tmp_path, "/proc/self/status", "Name:\tpython3\nCapEff:\t000001ffffffffff\n")
+    result = sd.run(fs, Systemctl(shows=[SHOW_252_AFTER]), params(oom_score_adjust=-900), check_mode=True)
+    assert result["changed"] is True and result["live"][0]["status"] == "changed"

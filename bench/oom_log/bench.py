@@ -343,6 +343,7 @@ def main():
     me = [sys.executable, os.path.abspath(__file__)]
     grep_times = []
     parse_times = []
+    inproc_times = []
     rss = []
     grep_count = None
     parsed = None
@@ -354,6 +355,7 @@ def main():
         parse_times.append(el)
         rss.append(peak)
         parsed = json.loads(out)
+        inproc_times.append(parsed['seconds'])
     one_t = None
     if args.workers != 1:
         one_t, _out, one_rss = _run_child(me + ['--child-parse', path, '-', '1'])
@@ -371,6 +373,8 @@ def main():
     print('parser : best %.3fs  (%.0f MiB/s)  runs %s' % (p, mib / p, ' '.join('%.3f' % x for x in parse_times)))
     print('ratio parser/grep: %.2f (best vs best), %.2f (median vs median)' % (
         p / g, sorted(parse_times)[len(parse_times) // 2] / sorted(grep_times)[len(grep_times) // 2]))
+    pi = min(inproc_times)
+    print('parser without interpreter start-up: best %.3fs (%.0f MiB/s), ratio %.2f' % (pi, mib / pi, pi / g))
     if one_t is not None:
         print('parser with 1 worker: %.3fs (%.0f MiB/s, ratio %.2f), peak RSS %.1f MiB' % (
             one_t, mib / one_t, one_t / g, one_rss / 1024.0))

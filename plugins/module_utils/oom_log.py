@@ -48,7 +48,15 @@ EVENT_FIELDS = (
 CAUSES = ('cgroup_limit', 'parent_cgroup_limit', 'system_memory', 'numa_node_or_policy', 'cpuset',
           'fragmentation', 'unknown')
 
-ANCHORS = (b'invoked oom', b'Killed process')
+# A report starts with "<comm> invoked oom-killer:"; it ends with a line that starts with "K".
+START_ANCHOR = b'invoked oom'
+K_ANCHORS = (b'Killed process', b'Kill process', b'Kernel panic')
+ANCHORS = (START_ANCHOR,) + K_ANCHORS
+# Bytes of the previous block kept to find where a report began, and how far back to look.
+LOOKBACK = 2 * 1024 * 1024
+BACK_LIMIT = 2 * 1024 * 1024
+# Files at least this large are scanned in fast mode (no separate pass for report starts).
+FAST_MIN_BYTES = 64 * 1024 * 1024
 
 BLOCK_SIZE = 8 * 1024 * 1024
 # A window closes after this many lines without any recognised OOM-report line.
@@ -97,6 +105,8 @@ _RE_PRI = re.compile(r'<(\d{1,3})>')
 _RE_5424 = re.compile(r'<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?')
 _RE_ISO = re.compile(r'(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:([.,])(\d+))?\s?(Z|[+-]\d\d:?\d\d)?')
 _RE_BSD = re.compile(r'([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: (\d{4}))? ')
+_RE_BSD_FULL = re.compile(r'([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: (\d{4}))? '
+                          r'(\S+) ([^\s\[\]:]+)(?:\[([^\]]*)\])?: ?(?:\[\s*(\d+\.\d+)\]\s?(?:\[\s*[TC]\d+\]\s?)?)?')
 _RE_HOSTPROG = re.compile(r'(\S+) ([^\s\[\]:]+)(?:\[([^\]]*)\])?: ?')
 _RE_PROG = re.compile(r'([^\s\[\]:|]+)(?:\[([^\]]*)\])?: ?')
 _RE_PIPE = re.compile(r'(emerg|alert|crit|err|error|warning|warn|notice|info|debug|panic)\|([^|\[]*)(?:\[([^\]|]*)\])?\|')
@@ -336,6 +346,12 @@ def _unwrap(line, ref_epoch):
             inner.fmt = 'dmesg-x'
             return inner
     if c.isupper():
+        m = _RE_BSD_FULL.match(s)
+        if m and m.group(1) in _BSD_MONTHS:
+            prog = m.group(9)
+            up = m.group(11)
+            return Wrapped(s[m.end():], program=KERNEL if prog == 'kernel' else prog, host=m.group(8),
+                           uptime=float(up) if up else None, epoch=_lazy(_bsd_epoch, m, ref_epoch), fmt='syslog')
         m = _RE_BSD.match(s)
         if m and m.group(1) in _BSD_MONTHS:
             epoch = _lazy(_bsd_epoch, m, ref_epoch)
@@ -444,9 +460,17 @@ _RE_KV = re.compile(r'^(?P<k>[A-Za-z_][\w.+-]*)[:=]\s*(?P<v>.*)$')
 _RE_KB = re.compile(r'^(-?\d+)\s*kB$', re.I)
 _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 
-# raw-bytes pre-filter for window lines: anything an OOM report line can contain
-_RE_INTERESTING = re.compile(rb'oom|[Mm]emory|[Kk]ill|Task|Node \d|cpuset=|order=|\[\s*\d+\]\s|\[\s*pid\s*\]|CPU: |swap:|kmem|OOM'
-                             rb'|"MESSAGE":\s*\[')
+# raw-bytes pre-filter for window lines (plain substring tests: much cheaper than a regex)
+_RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
+MAX_TASK_ROWS = 20000
+
+
+def _interesting(line):
+    """Can this raw line be part of an OOM report?  (Call-trace lines are not needed.)"""
+    return ((b'oom' in line or b'emory' in line or b'ill' in line or b'Task' in line or b'Node ' in line or
+             b': usage' in line or b'CPU: ' in line or b'cpuset=' in line or b'"MESSAGE":[' in line) and
+            b'+0x' not in line)
+
 
 _KILL_KEYS = {'total-vm': 'total_vm_kb', 'anon-rss': 'anon_rss_kb', 'file-rss': 'file_rss_kb',
               'shmem-rss': 'shmem_rss_kb', 'pgtables': 'pgtables_kb', 'vsz': 'total_vm_kb',
@@ -520,6 +544,7 @@ def _new_event(source, line, w):
     ev['_nodes'] = []
     ev['_buddy'] = {}
     ev['_rows'] = {}
+    ev['_raw_rows'] = []
     ev['_task_cols'] = None
     ev['_stats_path'] = None
     ev['_last_line'] = line
@@ -558,13 +583,22 @@ class OomParser(object):
         self.last_cursor = None
         self.base_offset = 0
         self.pos = 0
+        self._row_target = None
 
     # ---- public -----------------------------------------------------------------------------
 
     def feed(self, raw, lineno, prefiltered=False):
         if self.window and not prefiltered:
             test = raw if isinstance(raw, (bytes, bytearray)) else raw.encode('utf-8', 'replace')
-            if not _RE_INTERESTING.search(test):
+            if not _interesting(test):
+                if _RE_ROW_RAW.search(test) and self._row_target is not None:
+                    # a task table row: kept raw, parsed only when needed (include_tasks, or the
+                    # victim's oom_score_adj is missing from the kill line)
+                    rows = self._row_target['_raw_rows']
+                    if len(rows) < MAX_TASK_ROWS:
+                        rows.append(bytes(test))
+                    self.idle = 0
+                    return self.window
                 return self._idle()
         if isinstance(raw, (bytes, bytearray)):
             text = raw.decode('utf-8', 'replace')
@@ -593,6 +627,21 @@ class OomParser(object):
             return self._idle()
         return self.window
 
+    def starts_report_of(self, cand, kill):
+        """True when raw line ``cand`` is a kernel "invoked oom" line of the same host as the raw
+        kill line ``kill`` (used to search a report's start back from its kill line)."""
+        try:
+            cw = unwrap_line(cand.decode('utf-8', 'replace'), self.ref_epoch)
+            if cw.program is not None and cw.program != KERNEL:
+                return False
+            if not any(_RE_INVOKED.match(part.lstrip() if part is not cw.msg else part)
+                       for part in _unescape(cw.msg) if 'invoked oom' in part):
+                return False
+            kw = unwrap_line(kill.decode('utf-8', 'replace'), self.ref_epoch)
+            return (cw.host or '') == (kw.host or '')
+        except Exception:  # pylint: disable=broad-except
+            return False
+
     def close(self):
         """End of input: emit everything still open."""
         for key in list(self.open):
@@ -608,11 +657,18 @@ class OomParser(object):
                 self.window = False
                 self.idle = 0
             else:
+                # the window stays open while some event still wants lines: one without its kill
+                # line yet, or one reading the few lines after it (oom_reaper, group kills)
+                wants = False
                 for ev in self.open.values():
-                    if ev['_tail'] is not None:
-                        ev['_tail'] -= 1
-                        if ev['_tail'] <= 0:
-                            self.window = False
+                    tail = ev['_tail']
+                    if tail is None:
+                        wants = True
+                    elif tail > 0:
+                        ev['_tail'] = tail - 1
+                        if tail > 1:
+                            wants = True
+                self.window = wants
         return self.window
 
     def _finish(self, key):
@@ -624,6 +680,7 @@ class OomParser(object):
         self._finish(key)
         ev = _new_event(self.source, lineno, w)
         ev['_start_offset'] = self.base_offset + self.pos
+        self._row_target = None
         self.open[key] = ev
         self.window = True
         self.idle = 0
@@ -766,6 +823,7 @@ class OomParser(object):
             hm = _RE_TASKS_HDR.match(msg)
             if hm:
                 ev['_task_cols'] = hm.group('cols').split()
+                self._row_target = ev
                 return True
             m = _RE_TASK_ROW.match(msg)
             if m:
@@ -778,7 +836,8 @@ class OomParser(object):
                 ev['cpuset'] = m.group('cpuset')
                 ev['mems_allowed'] = m.group('mems')
                 return True
-        if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg:
+        if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
+                'deadlocked on memory' in msg:
             self._terminal(ev, msg)
             return True
         if 'memory.oom.group' in msg:
@@ -792,7 +851,7 @@ class OomParser(object):
         return False
 
     def _terminal(self, ev, msg):
-        if 'panic' in msg or 'not syncing' in msg:
+        if 'panic' in msg or 'not syncing' in msg or 'deadlocked on memory' in msg:
             ev['panic'] = True
         if 'no killable' in msg:
             ev['no_killable'] = True
@@ -849,7 +908,8 @@ class OomParser(object):
                 last = None
         ev['_has_oomkill'] = True
 
-    def _task_row(self, ev, pid, rest):
+    @staticmethod
+    def _task_row(ev, pid, rest):
         cols = ev['_task_cols'] or []
         parts = rest.split()
         row = {'pid': pid}
@@ -914,6 +974,8 @@ def finalize_event(ev, boot_epoch=None, include_tasks=False):
             ev['killed_pid'], ev['killed_comm'] = ev['_selected']
     elif ev.get('_oomkill_pid') is not None and ev['_oomkill_pid'] != ev['killed_pid']:
         ev['extra']['oom_kill_pid'] = ev['_oomkill_pid']
+    if ev.get('_raw_rows') and (include_tasks or (ev['killed_oom_score_adj'] is None and ev['killed_pid'] is not None)):
+        _parse_raw_rows(ev)
     rows = ev.get('_rows') or {}
     if ev['killed_oom_score_adj'] is None and ev['killed_pid'] in rows:
         adj = rows[ev['killed_pid']].get('oom_score_adj')
@@ -931,6 +993,19 @@ def finalize_event(ev, boot_epoch=None, include_tasks=False):
     ev['time'] = _iso(epoch)
     classify_event(ev)
     return ev
+
+
+def _parse_raw_rows(ev):
+    """Parse the task table rows kept raw by the scan (same host as the event only)."""
+    host = ev['host'] or ''
+    for raw in ev['_raw_rows']:
+        w = unwrap_line(raw.decode('utf-8', 'replace'))
+        if (w.program is not None and w.program != KERNEL) or (w.host or '') != host:
+            continue
+        m = _RE_TASK_ROW.match(w.msg)
+        if m:
+            OomParser._task_row(ev, int(m.group('pid')), m.group('rest'))  # pylint: disable=protected-access
+    ev['_raw_rows'] = []
 
 
 def _iso(epoch):
@@ -1063,137 +1138,222 @@ def public_event(ev):
 # scanning (the hot loop)
 # --------------------------------------------------------------------------------------------
 
-def _walk_block(buf, end, base_line, parser, limit):
-    """Process the whole lines of ``buf[0:end]``; lines are numbered from ``base_line + 1``.
+def _hits(buf, lo, stop, thorough):
+    """Sorted offsets of anchor hits in ``buf[lo:stop]``.
 
-    Anchors are only taken below ``limit`` (split ranges); an open window reads on past it.
-    Returns (walked_to, cur_pos, cur_line): the offset where the last walked line ended (0 when
-    nothing was walked), and how far newlines were counted (``cur_line`` = base_line + newlines in
-    ``buf[0:cur_pos]``), so the caller counts only the rest.
+    Kill-type anchors all start with ``K`` ("Killed process", "Kill process", "Kernel panic"): a
+    memchr-speed search for that byte plus a prefix check finds them.  In thorough mode the report
+    starts ("invoked oom") are searched as well (one more pass).
+    """
+    find = buf.find
+    starts = buf.startswith
+    hits = []
+    i = find(b'K', lo, stop)
+    while i >= 0:
+        if starts(K_ANCHORS, i):
+            hits.append(i)
+        i = find(b'K', i + 1, stop)
+    if thorough:
+        i = find(START_ANCHOR, lo, stop)
+        if i >= 0:
+            while i >= 0:
+                hits.append(i)
+                i = find(START_ANCHOR, i + 1, stop)
+            hits.sort()
+    return hits
+
+
+def _report_start(buf, parser, lo, kill_ls, kill_le):
+    """Line start of the kernel "invoked oom" line that opened the report of the kill line at
+    ``buf[kill_ls:kill_le]``, searching back to ``lo``; None when there is none."""
+    rfind = buf.rfind
+    hi = kill_ls
+    kill = None
+    for _try in range(16):
+        j = rfind(START_ANCHOR, lo, hi)
+        if j < 0:
+            return None
+        ls = rfind(b'\n', lo, j) + 1 or lo
+        le = buf.find(b'\n', j, kill_ls)
+        if kill is None:
+            kill = buf[kill_ls:kill_le]
+        if parser.starts_report_of(buf[ls:le if le >= 0 else kill_ls], kill):
+            return ls
+        hi = ls
+    return None
+
+
+def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
+    """Process the lines of ``buf[start:end]``; ``buf[0:start]`` is look-back (lines of the
+    previous block, already counted, used to find where a report began).
+
+    The line starting at ``start`` is line ``base_line + 1``.  Anchors are only taken below
+    ``limit``; a window left open reads on.  Nothing before ``consumed`` is walked again.
+    Returns (walked_to, cur_pos, cur_line) with ``cur_line`` = base_line + newlines in
+    ``buf[start:cur_pos]`` (negative direction when cur_pos < start).
     """
     find = buf.find
     count = buf.count
     feed = parser.feed
-    pos = 0
-    cur_pos = 0
+    pos = max(consumed, start) if parser.window else consumed
+    cur_pos = start
     cur_line = base_line
     walked_to = 0
     # continue a window left open by the previous block
-    while parser.window and pos < end:
-        nl = find(b'\n', pos, end)
-        parser.pos = pos
-        cur_line += count(b'\n', cur_pos, pos)
-        cur_pos = pos
-        feed(buf[pos:nl], cur_line + 1)
-        pos = nl + 1
-        walked_to = pos
-    if pos >= end or limit <= pos:
-        return walked_to, cur_pos, cur_line
-    hits = []
+    if parser.window:
+        pos = start
+        while parser.window and pos < end:
+            nl = find(b'\n', pos, end)
+            parser.pos = pos
+            feed(buf[pos:nl], cur_line + 1)
+            pos = nl + 1
+            cur_line += 1
+            cur_pos = walked_to = pos
     stop = min(end, limit)
-    for anchor in ANCHORS:
-        i = find(anchor, pos, stop)
-        while i >= 0:
-            hits.append(i)
-            i = find(anchor, i + 1, stop)
-    if not hits:
+    if pos >= end or stop <= start:
         return walked_to, cur_pos, cur_line
-    hits.sort()
+    hits = _hits(buf, max(start, pos), stop, thorough)
     rfind = buf.rfind
     for h in hits:
         if h < pos:
             continue
-        pos = rfind(b'\n', pos, h) + 1 or pos
+        ls = rfind(b'\n', pos, h) + 1 or pos
+        if not thorough and buf[h:h + 1] == b'K':
+            le = find(b'\n', h, end)
+            back = _report_start(buf, parser, max(pos, ls - BACK_LIMIT, 0), ls, le)
+            if back is not None:
+                ls = back
+        if ls < cur_pos:
+            cur_line -= count(b'\n', ls, cur_pos)
+        else:
+            cur_line += count(b'\n', cur_pos, ls)
+        cur_pos = ls
+        pos = ls
         first = True
         while pos < end:
             nl = find(b'\n', pos, end)
             parser.pos = pos
-            cur_line += count(b'\n', cur_pos, pos)
-            cur_pos = pos
-            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first)
+            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first or nl >= h)
             first = False
             pos = nl + 1
-            walked_to = pos
-            if not more:
+            cur_line += 1
+            cur_pos = walked_to = pos
+            if not more and pos > h:
                 break
     return walked_to, cur_pos, cur_line
 
 
-def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SIZE, stats=None, offset=0):
+def _tail_reports(buf, start, end, base_line, parser, consumed):
+    """Fast mode, end of input: reports cut before their kill line in the last look-back."""
+    pos = max(consumed, 0)
+    i = buf.find(START_ANCHOR, pos, end)
+    if i < 0:
+        return
+    # line numbers count back from the end of the data (base_line = lines up to `end`)
+    find = buf.find
+    while i >= 0:
+        ls = buf.rfind(b'\n', pos, i) + 1 or pos
+        line = base_line - buf.count(b'\n', ls, end)
+        p = ls
+        first = True
+        while p < end:
+            nl = find(b'\n', p, end)
+            parser.pos = p
+            more = parser.feed(buf[p:nl], line + 1, prefiltered=first)
+            first = False
+            line += 1
+            p = nl + 1
+            if not more:
+                break
+        pos = p
+        i = buf.find(START_ANCHOR, pos, end)
+
+
+def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SIZE, stats=None, offset=0,
+                thorough=True):
     """Scan a binary stream (anything with ``readinto``) from its current position.
 
     ``offset``: absolute offset of that position (for event offsets).  ``size_limit``: take no
-    anchor beyond this many bytes (a window open there reads on).  Returns
-    (bytes_read, lines_within_limit, consumed_end) where consumed_end is the absolute offset up to
-    which lines were read (beyond the limit when a window ran over it).
+    anchor beyond this many bytes (a window open there reads on).  ``thorough``: also search
+    report starts (finds reports cut before their kill line anywhere; one more pass over the
+    data); otherwise reports are found from their kill line and searched back, and only the end
+    of the input is searched for cut reports.  Returns (bytes_read, lines_within_limit,
+    consumed_end) where consumed_end is the absolute offset up to which lines were read.
     """
-    buf = bytearray(block_size)
+    lookback_max = min(LOOKBACK, block_size)
+    buf = bytearray(lookback_max + block_size)
     view = memoryview(buf)
-    carry = 0
+    lb = 0                 # look-back bytes at the front of buf
+    carry = 0              # bytes of an incomplete line after the look-back
+    consumed = 0           # nothing in buf before this is walked again
     total = 0
     lines = start_line
     range_lines = 0
     base = offset          # absolute offset of buf[0]
     consumed_end = offset
-    limit_left = size_limit
+    limit_abs = None if size_limit is None else offset + size_limit
     while True:
-        if carry >= len(buf):
-            if len(buf) < MAX_LINE:
-                # a line longer than the block: grow the buffer (up to MAX_LINE)
+        if lb + carry >= len(buf):
+            if len(buf) < MAX_LINE + lookback_max:
                 view.release()
                 buf.extend(bytes(len(buf)))
                 view = memoryview(buf)
             else:
                 # a line longer than MAX_LINE: dropped, counted as skipped
-                base += carry
-                carry = 0
+                base += lb + carry
+                lb = carry = consumed = 0
                 if stats is not None:
                     stats['skipped'] = stats.get('skipped', 0) + 1
-        if limit_left is not None and limit_left <= 0 and not parser.window:
+        if limit_abs is not None and base + lb >= limit_abs and not parser.window:
             break
-        n = fobj.readinto(view[carry:])
+        n = fobj.readinto(view[lb + carry:])
         final = not n
         if final:
             if not carry:
+                if not thorough and lb:
+                    _tail_reports(buf, 0, lb, lines, parser, consumed)
                 break
-            buf[carry:carry + 1] = b'\n'
-            filled = carry + 1
+            buf[lb + carry:lb + carry + 1] = b'\n'
+            filled = lb + carry + 1
         else:
             total += n
-            filled = carry + n
-        end = buf.rfind(b'\n', 0, filled) + 1
+            filled = lb + carry + n
+        end = buf.rfind(b'\n', lb, filled) + 1
         if end == 0:
-            carry = filled
+            carry = filled - lb
             continue
-        lim = end if limit_left is None else max(0, min(end, limit_left))
+        lim = end if limit_abs is None else max(lb, min(end, limit_abs - base))
         parser.base_offset = base
-        walked, cur_pos, cur_line = _walk_block(buf, end, lines, parser, lim)
+        walked, cur_pos, cur_line = _walk_block(buf, lb, end, lines, parser, lim, consumed, thorough)
         if walked:
             consumed_end = max(consumed_end, base + walked)
-        if limit_left is None or end <= limit_left:
-            block_lines = cur_line - lines + buf.count(b'\n', cur_pos, end)
+        block_lines = cur_line - lines + buf.count(b'\n', cur_pos, end)
+        if limit_abs is None or base + end <= limit_abs:
             range_lines += block_lines
-        else:
-            block_lines = buf.count(b'\n', 0, end)
-            if limit_left > 0:
-                range_lines += buf.count(b'\n', 0, limit_left)
+        elif base + lb < limit_abs:
+            range_lines += buf.count(b'\n', lb, limit_abs - base)
         lines += block_lines
-        if limit_left is not None:
-            limit_left -= end
-        carry = filled - end
         if final:
+            if not thorough:
+                _tail_reports(buf, 0, end, lines, parser, max(consumed, walked))
             break
-        if carry:
-            buf[0:carry] = buf[end:filled]
-        base += end
-    if size_limit is not None:
-        consumed_end = max(consumed_end, offset + size_limit)
+        # keep the end of this block as look-back for the next one
+        new_lb = min(lookback_max, end)
+        keep = end - new_lb
+        carry = filled - end
+        consumed = max(0, max(consumed, walked) - keep)
+        if keep:
+            buf[0:new_lb + carry] = buf[keep:filled]
+        base += keep
+        lb = new_lb
+    if limit_abs is not None:
+        consumed_end = max(consumed_end, limit_abs)
     else:
         consumed_end = max(consumed_end, offset + total)
     return total, range_lines, consumed_end
 
 
-def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers):
+def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, thorough=False):
     """Split [start, start+size) into ``workers`` ranges at line starts (preferably at the start of
     a report); forked children scan all ranges but the first.  Returns (events, bytes, lines,
     stats) with absolute line numbers, or None when a child failed."""
@@ -1223,7 +1383,8 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
             code = 0
             try:
                 os.close(rfd)
-                res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1)
+                res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
+                                  thorough)
                 data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(wfd, 'wb') as w:
                     w.write(data)
@@ -1235,7 +1396,8 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
         children.append((pid, rfd))
     results = []
     try:
-        results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1))
+        results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1,
+                                   thorough))
     finally:
         for pid, rfd in children:
             with os.fdopen(rfd, 'rb') as r:
@@ -1266,20 +1428,21 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     return events, total_bytes, lines - start_line, stats
 
 
-def _scan_range(path, start, end, parser_factory, block_size, is_last):
+def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False):
     events = []
     stats = {'skipped': 0, 'errors': 0}
     parser = parser_factory(events.append, stats)
     with open(path, 'rb', buffering=0) as f:
         f.seek(start)
         nbytes, nlines, consumed_end = scan_stream(f, parser, 0, size_limit=None if is_last else end - start,
-                                                   block_size=block_size, stats=stats, offset=start)
+                                                   block_size=block_size, stats=stats, offset=start,
+                                                   thorough=thorough)
         parser.close()
     return events, min(nbytes, end - start), nlines, consumed_end, stats
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
-              parser_factory=None, stats=None):
+              parser_factory=None, stats=None, thorough=None):
     """Scan a plain or gzip file from ``start_offset``.  Returns (bytes_read, lines, end_offset).
 
     With ``workers`` > 1 and a large uncompressed file, ranges are scanned in forked children
@@ -1288,16 +1451,20 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
     """
     if path.endswith('.gz'):
         import gzip  # pylint: disable=import-outside-toplevel
+        if thorough is None:
+            thorough = os.path.getsize(path) * 8 < FAST_MIN_BYTES
         with gzip.open(path, 'rb') as g:
             if start_offset:
                 _skip(g, start_offset)
             nbytes, nlines, _end = scan_stream(g, parser, start_line, block_size=block_size, stats=stats,
-                                               offset=start_offset)
+                                               offset=start_offset, thorough=thorough)
         return nbytes, nlines, start_offset + nbytes
     size = os.path.getsize(path)
     todo = size - start_offset
+    if thorough is None:
+        thorough = todo < FAST_MIN_BYTES
     if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
-        res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers)
+        res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers, thorough)
         if res is not None:
             events, nbytes, nlines, st = res
             for ev in events:
@@ -1310,7 +1477,7 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
         if start_offset:
             f.seek(start_offset)
         nbytes, nlines, _end = scan_stream(f, parser, start_line, block_size=block_size, stats=stats,
-                                           offset=start_offset)
+                                           offset=start_offset, thorough=thorough)
     return nbytes, nlines, start_offset + nbytes
 
 
@@ -1377,6 +1544,7 @@ class EventCollector(object):
         self._heap = []
         self._seq = 0
         self._index = {}
+        self._live = {}
         self.total = 0
         self.duplicates = 0
         self.filtered = 0
@@ -1400,7 +1568,7 @@ class EventCollector(object):
         up = ev.get('_kill_uptime') if ev.get('_kill_uptime') is not None else ev['uptime']
         ep = ev.get('_epoch')
         for cand in cands:
-            c_src, c_up, c_ep, c_ev, c_host = cand
+            c_src, c_up, c_ep, c_seq, c_host = cand
             if c_src == ev['source']:
                 continue
             if c_host and ev['host'] and c_host != ev['host']:
@@ -1411,14 +1579,17 @@ class EventCollector(object):
             elif ep is not None and c_ep is not None:
                 same = abs(ep - c_ep) <= self.dedup_window
             if same:
-                if ev['source'] not in c_ev['sources']:
-                    c_ev['sources'].append(ev['source'])
-                # fill gaps of the first copy from the second one
-                for k in EVENT_FIELDS:
-                    if c_ev.get(k) is None and ev.get(k) is not None:
-                        c_ev[k] = ev[k]
+                c_ev = self._live.get(c_seq)
+                if c_ev is not None:
+                    if ev['source'] not in c_ev['sources']:
+                        c_ev['sources'].append(ev['source'])
+                    # fill gaps of the first copy from the second one
+                    for k in EVENT_FIELDS:
+                        if c_ev.get(k) is None and ev.get(k) is not None:
+                            c_ev[k] = ev[k]
                 return True
-        cands.append((ev['source'], up, ep, ev, ev['host']))
+        # the index keeps small tuples only; the event itself only while it is returned
+        cands.append((ev['source'], up, ep, self._seq + 1, ev['host']))
         if len(cands) > 64:
             del cands[0]
         return False
@@ -1460,11 +1631,14 @@ class EventCollector(object):
         item = (ep if ep is not None else float('-inf'), self._seq, ev)
         if self.max_events is None:
             self._heap.append(item)
+            self._live[self._seq] = ev
         elif self.max_events > 0:
+            self._live[self._seq] = ev
             if len(self._heap) < self.max_events:
                 heapq.heappush(self._heap, item)
             else:
-                heapq.heappushpop(self._heap, item)
+                dropped = heapq.heappushpop(self._heap, item)
+                self._live.pop(dropped[1], None)
 
     def events(self):
         items = sorted(self._heap, key=lambda x: (x[0], x[1]))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, oomkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -273,8 +272,8 @@ def systemctl(*args):
     proc = subprocess.Popen(["systemctl"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out, err = proc.communicate()
     if proc.returncode != 0:
-        raise PlanError("`systemctl %s` failed (rc=%s): %s" % (" ".join(args), proc.returncode,
-                                                              (err or out).decode("utf-8", "replace").strip()))
+        message = (err or out).decode("utf-8", "replace").strip()
+        raise PlanError("`systemctl %s` failed (rc=%s): %s" % (" ".join(args), proc.returncode, message))
     return out.decode("utf-8", "replace")
 
 

@@ -332,8 +332,8 @@ def _rules_events(events, records, opts):
                 evidence.append('live usage now %skB of %skB (%.0f%%)' % (live['usage_kb'], live['limit_kb'], percent))
                 sits = percent >= opts['usage_at_limit_percent']
             severity = 'high' if sits or len(cg_events) >= 2 * threshold else 'medium'
-            detail = ('%s was OOM-killed in %s %d times; the kill victims were %s.'
-                      % ('A process' if len(cg_events) == 1 else 'Processes', cgroup, len(cg_events),
+            detail = ('%s OOM-killed in %s %d times; the victims were %s.'
+                      % ('A process was' if len(cg_events) == 1 else 'Processes were', cgroup, len(cg_events),
                          ', '.join(sorted(set(str(e.get('killed_comm')) for e in cg_events)))))
             if sits:
                 detail += ' Its usage still sits at the limit now, so the next kill is near.'

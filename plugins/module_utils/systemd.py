@@ -722,6 +722,9 @@ def find_overrides(fs, unit, own_path, directives, dirs=SYSTEM_UNIT_DIRS):
     """
     own_name = own_path.rsplit("/", 1)[1]
     order = effective_dropins(fs, unit, dirs)
+    if own_name not in [name for name, _path in order]:
+        # Ours is not written yet (check mode, first run): place it where it will sort.
+        order = sorted(order + [(own_name, own_path)])
     result = []
     after = False
     for name, path in order:
@@ -981,6 +984,30 @@ def run(fs, runner, params, check_mode=False):
                         "only once such a unit exists" % unit)
     active = can_query and _is_active(show_before)
 
+    overrides = []
+    if state == "present":
+        directives = [r.directive for r in plan.supported]
+        overrides = find_overrides(fs, unit, plan.path, directives)
+        for item in overrides:
+            if item["directive"] is None:
+                warnings.append("%s: %s" % (item["path"], item["reason"]))
+            else:
+                warnings.append("%s sets %s=%s, which overrides ours (%s)"
+                                % (item["path"], item["directive"], item["value"], item["reason"]))
+    overridden = set(o["directive"] for o in overrides)
+    hidden = any(o["directive"] is None for o in overrides)
+
+    # systemd's loaded configuration can differ from the files (`systemctl set-property` changes the
+    # running unit at once, and its file sorts before ours): a daemon-reload brings ours back.
+    stale = []
+    if state == "present" and can_query and show_before.get("LoadState") == "loaded" and not hidden:
+        for r in plan.supported:
+            spellings = [d for d, s in DIRECTIVES.items() if s is r.setting]
+            if overridden.intersection(spellings):
+                continue
+            if show_value_matches(r.setting, r.value, show_before.get(show_property(r.directive))) is False:
+                stale.append(r.setting.option)
+
     # The persisted layer: our drop-in.
     dropin = ManagedFile(fs, plan.path)
     dropin.plan(text)
@@ -1001,20 +1028,14 @@ def run(fs, runner, params, check_mode=False):
         if text is None and fs.isdir(directory) and not fs.listdir(directory):
             _rmdir_quietly(fs, directory)
 
-    overrides = []
-    if state == "present":
-        directives = [r.directive for r in plan.supported]
-        overrides = find_overrides(fs, unit, plan.path, directives)
-        for item in overrides:
-            if item["directive"] is None:
-                warnings.append("%s: %s" % (item["path"], item["reason"]))
-            else:
-                warnings.append("%s sets %s=%s, which overrides ours (%s)"
-                                % (item["path"], item["directive"], item["value"], item["reason"]))
-
     daemon_reloaded = False
-    if dropin.changed and plan.booted and not check_mode:
-        systemctl(runner, "daemon-reload")
+    if plan.booted and (dropin.changed or stale):
+        if stale and not dropin.changed:
+            warnings.append("%s: systemd ran with other values than the drop-in for %s (a runtime change such as "
+                            "`systemctl set-property`); daemon-reload %s ours again"
+                            % (unit, ", ".join(stale), "would apply" if check_mode else "applies"))
+        if not check_mode:
+            systemctl(runner, "daemon-reload")
         daemon_reloaded = True
 
     # The live layer: the running processes' oom_score_adj, without waiting for a restart.
@@ -1022,7 +1043,6 @@ def run(fs, runner, params, check_mode=False):
     live_refusals = []
     live_target = None
     oom = [r for r in plan.supported if r.setting.option == "oom_score_adjust"]
-    overridden = set(o["directive"] for o in overrides)
     if oom and "OOMScoreAdjust" not in overridden:
         live_target = oom[0].value
     elif state == "absent" and "oom_score_adjust" in plan.settings and active and not check_mode:
@@ -1070,7 +1090,7 @@ def run(fs, runner, params, check_mode=False):
         restart_required = False
 
     result = {
-        "changed": bool(dropin.changed or live_changed or restarted),
+        "changed": bool(dropin.changed or daemon_reloaded or live_changed or restarted),
         "unit": unit,
         "state": state,
         "dropin": plan.path,

@@ -280,7 +280,10 @@ live:
   elements: dict
   sample: [{pid: 612, comm: sshd, before: 0, after: -900, status: changed}]
 daemon_reloaded:
-  description: Whether C(systemctl daemon-reload) ran.
+  description:
+    - Whether C(systemctl daemon-reload) ran (in check mode, whether it would run). It runs when the drop-in
+      changed, and when systemd runs with other values than the files say (a C(systemctl set-property)
+      made at runtime), so that ours apply again.
   returned: always
   type: bool
 restart_required:

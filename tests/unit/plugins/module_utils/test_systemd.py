@@ -685,3 +685,31 @@ def test_check_mode_predicts_a_refused_lowering_without_cap_sys_resource(tmp_pat
     write(tmp_path, "/proc/self/status", "Name:\tpython3\nCapEff:\t000001ffffffffff\n")
     result = sd.run(fs, Systemctl(shows=[SHOW_252_AFTER]), params(oom_score_adjust=-900), check_mode=True)
     assert result["changed"] is True and result["live"][0]["status"] == "changed"
+
+
+def test_runtime_change_is_reloaded_away(tmp_path):
+    fs = booted_tree(tmp_path, oom=-900, limit="314572800")
+    own = "/etc/systemd/system/probe.service.d/50-oomkit-oom.conf"
+    write(tmp_path, own, sd.render_dropin(None, "probe.service", "Service", [("MemoryMax", "512M")]))
+    # `systemctl set-property probe MemoryMax=300M`: its file sorts before ours, its value is live now
+    write(tmp_path, "/etc/systemd/system.control/probe.service.d/50-MemoryMax.conf", "[Service]\nMemoryMax=300M\n")
+    set_property = SHOW_252_AFTER.replace("MemoryMax=536870912", "MemoryMax=314572800")
+    runner = Systemctl(shows=[set_property])
+    predicted = sd.run(fs, runner, params(memory_max="512M"), check_mode=True)
+    assert predicted["changed"] is True and predicted["daemon_reloaded"] is True
+    assert "daemon-reload" not in runner.verbs()
+    assert any("daemon-reload would apply ours again" in w for w in predicted["warnings"])
+    runner = Systemctl(shows=[set_property, SHOW_252_AFTER])
+    result = sd.run(fs, runner, params(memory_max="512M"))
+    assert result["changed"] is True and "daemon-reload" in runner.verbs()
+    assert result["overrides"] == [] and result["effective"]["memory_max"]["systemd"] == "536870912"
+    # once systemd runs with our value again, nothing to do
+    runner = Systemctl(shows=[SHOW_252_AFTER])
+    assert sd.run(fs, runner, params(memory_max="512M"))["changed"] is False
+
+
+def test_overrides_are_found_before_our_file_exists(tmp_path):
+    fs = booted_tree(tmp_path)
+    write(tmp_path, "/run/systemd/system.control/probe.service.d/60-x.conf", "[Service]\nMemoryMax=1G\n")
+    result = sd.run(fs, Systemctl(shows=[SHOW_252_BEFORE]), params(memory_max="512M"), check_mode=True)
+    assert [o["path"] for o in result["overrides"]] == ["/run/systemd/system.control/probe.service.d/60-x.conf"]

@@ -8,7 +8,8 @@
 #   so a privileged container writes the host's values;
 # - removes the containers of the scenarios it ran (named oomkit-mol-<scenario>[-...]), and only those;
 # - deletes the empty `oom` files conmon leaves in the working directory.
-# Extra arguments for `molecule test` can be given in MOLECULE_ARGS (e.g. MOLECULE_ARGS=--destroy=never).
+# Extra arguments for `molecule test` can be given in MOLECULE_ARGS (e.g. MOLECULE_ARGS=--no-command-borders).
+# To keep containers for debugging, run molecule itself (see docs/testing.md).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,15 +67,17 @@ save_sysctls() {
 }
 
 restore_sysctls() {
-  local f value now
+  local f value now key
   [[ -f $state/sysctls ]] || return 0
   while IFS=$'\t' read -r f value; do
     now=$(cat "$f" 2>/dev/null) || continue
     [[ $now == "$value" ]] && continue
+    key=${f#/proc/sys/}
+    key=${key//\//.}
     if printf '%s\n' "$value" >"$f" 2>/dev/null; then
-      log "restored host sysctl ${f#/proc/sys/}: $now -> $value"
+      log "restored host sysctl $key: $now -> $value"
     else
-      log "WARNING: could not restore host sysctl ${f#/proc/sys/} to $value (now $now)"
+      log "WARNING: could not restore host sysctl $key to $value (now $now)"
     fi
   done <"$state/sysctls"
 }
@@ -85,14 +88,25 @@ container_pattern() {
   printf '^%s%s(-.*)?$' "$CONTAINER_PREFIX" "${s//\//-}"
 }
 
+scenario_containers() {
+  podman ps --all --format '{{.Names}}' | grep -E "$(container_pattern "$1")" || true
+}
+
+# A scenario that left containers behind (failed, interrupted, --destroy=never) gets a proper
+# `molecule destroy` (its cleanup playbook runs, its state is reset, or the next `molecule test`
+# would skip create), then whatever is still there is removed by name.
 remove_containers() {
   local s name
   for s in "${scenarios[@]}"; do
+    [[ -n $(scenario_containers "$s") ]] || continue
+    log "scenario $s left containers: molecule destroy"
+    timeout 300 molecule destroy --scenario-name "$s" >"$state/destroy.log" 2>&1 9>&- \
+      || { log "molecule destroy failed:"; tail -n 20 "$state/destroy.log"; }
     while read -r name; do
       [[ -n $name ]] || continue
       log "removing leftover container $name"
       podman rm --force --time 0 "$name" >/dev/null 2>&1 || podman rm --force "$name" >/dev/null || true
-    done < <(podman ps --all --format '{{.Names}}' | grep -E "$(container_pattern "$s")" || true)
+    done < <(scenario_containers "$s")
   done
 }
 
@@ -114,9 +128,28 @@ finish() {
   rm -rf "$state"
   exit "$rc"
 }
+# molecule runs in its own process group (set -m below), so that a signal to this script can be
+# passed on to molecule and the ansible-playbook it started, and waited for, before cleaning up.
+child=
+on_signal() {
+  if [[ -n $child ]]; then
+    kill -TERM -- "-$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  exit "$1"
+}
 trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+
+# The kernel is shared: two runs at once would see each other's sysctl writes and restore each
+# other's values. Runs of this script on one machine take turns.
+lock=${OOMKIT_MOLECULE_LOCK:-/run/lock/oomkit-molecule.lock}
+exec 9>>"$lock"
+if ! flock --nonblock 9; then
+  log "another molecule run holds $lock: waiting for it"
+  flock 9
+fi
 
 save_sysctls
 remove_containers  # a run killed earlier may have left ours behind
@@ -128,13 +161,18 @@ passed=() failed=()
 for s in "${scenarios[@]}"; do
   log "scenario $s"
   start=$SECONDS
-  if molecule test --scenario-name "$s" "${extra[@]}"; then
+  set -m
+  molecule test --scenario-name "$s" "${extra[@]}" 9>&- &
+  child=$!
+  set +m
+  if wait "$child"; then
     passed+=("$s")
     log "scenario $s passed in $((SECONDS - start)) s"
   else
     failed+=("$s")
     log "scenario $s FAILED after $((SECONDS - start)) s"
   fi
+  child=
   restore_sysctls  # the next scenario starts from the host's own values
 done
 

@@ -462,14 +462,16 @@ _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 
 # raw-bytes pre-filter for window lines (plain substring tests: much cheaper than a regex)
 _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
+_REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
+                    b'on memory', b'cpuset=', b'"MESSAGE":[')
 MAX_TASK_ROWS = 20000
 
 
 def _interesting(line):
     """Can this raw line be part of an OOM report?  (Call-trace lines are not needed.)"""
-    return ((b'oom' in line or b'emory' in line or b'ill' in line or b'Task' in line or b'Node ' in line or
-             b': usage' in line or b'CPU: ' in line or b'cpuset=' in line or b'"MESSAGE":[' in line) and
-            b'+0x' not in line)
+    return ((b'oom' in line or b'ill' in line or b': usage' in line or b'Memory cgroup' in line or
+             b'Task' in line or b'Node ' in line or b'CPU: ' in line or b'of memory' in line or
+             b'on memory' in line or b'cpuset=' in line or b'"MESSAGE":[' in line) and b'+0x' not in line)
 
 
 _KILL_KEYS = {'total-vm': 'total_vm_kb', 'anon-rss': 'anon_rss_kb', 'file-rss': 'file_rss_kb',
@@ -755,7 +757,7 @@ class OomParser(object):
                     ev['killed_comm'] = m.group('comm')
                     self.window = False
                 return True
-        m = _RE_MEMUSAGE.match(msg)
+        m = _RE_MEMUSAGE.match(msg) if ' usage' in msg else None
         if m:
             ev = self._current(key, lineno, w, need_no_victim=True)
             kind = m.group('kind')
@@ -1218,10 +1220,12 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
         if h < pos:
             continue
         ls = rfind(b'\n', pos, h) + 1 or pos
+        region = None
         if not thorough and buf[h:h + 1] == b'K':
             le = find(b'\n', h, end)
             back = _report_start(buf, parser, max(pos, ls - BACK_LIMIT, 0), ls, le)
             if back is not None:
+                region = (back, ls)
                 ls = back
         if ls < cur_pos:
             cur_line -= count(b'\n', ls, cur_pos)
@@ -1229,6 +1233,10 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
             cur_line += count(b'\n', cur_pos, ls)
         cur_pos = ls
         pos = ls
+        if region is not None:
+            # from the report start to the kill line: only the lines that can matter are decoded
+            pos, cur_line = _feed_region(buf, region[0], region[1], cur_line, parser)
+            cur_pos = walked_to = pos
         first = True
         while pos < end:
             nl = find(b'\n', pos, end)
@@ -1241,6 +1249,53 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
             if not more and pos > h:
                 break
     return walked_to, cur_pos, cur_line
+
+
+def _feed_region(buf, a, b, line_a, parser):
+    """Feed the report lines of ``buf[a:b]`` (whole lines; ``a`` is line ``line_a + 1``) that can
+    matter: those with a keyword (found with C-speed searches over the region, not line by line)
+    and the task table rows (kept raw).  The first line (the report start) is always fed.
+    Returns (b, line number count at b)."""
+    find = buf.find
+    rfind = buf.rfind
+    starts = {a}
+    for kw in _REGION_KEYWORDS:
+        i = find(kw, a, b)
+        while i >= 0:
+            starts.add(rfind(b'\n', a, i) + 1 or a)
+            i = find(b'\n', i, b)
+            if i < 0:
+                break
+            i = find(kw, i, b)
+    count = buf.count
+    cur = a
+    line = line_a
+    feed = parser.feed
+    for ls in sorted(starts):
+        le = find(b'\n', ls, b)
+        if le < 0:
+            le = b
+        raw = buf[ls:le]
+        if ls != a and b'+0x' in raw:
+            continue
+        line += count(b'\n', cur, ls)
+        cur = ls
+        parser.pos = ls
+        feed(raw, line + 1, prefiltered=True)
+    target = parser._row_target  # pylint: disable=protected-access
+    if target is not None:
+        rows = target['_raw_rows']
+        last = -1
+        for m in _RE_ROW_RAW.finditer(buf, a, b):
+            ls = rfind(b'\n', a, m.start()) + 1 or a
+            if ls == last:
+                continue
+            if len(rows) >= MAX_TASK_ROWS:
+                break
+            le = find(b'\n', m.end(), b)
+            rows.append(bytes(buf[ls:le if le >= 0 else b]))
+            last = ls
+    return b, line + count(b'\n', cur, b)
 
 
 def _tail_reports(buf, start, end, base_line, parser, consumed):

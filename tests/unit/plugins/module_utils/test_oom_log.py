@@ -558,3 +558,51 @@ def test_absolute_time_bounds():
 ])
 def test_is_strict_ancestor(parent, child, expected):
     assert is_strict_ancestor(parent, child) is expected
+
+
+# ---- fast mode (large files): kill lines first, report starts searched backwards ------------
+
+def _scan(data, thorough, block=1 << 20):
+    got = []
+    parser = OomParser('x', got.append)
+    nbytes, nlines, dummy = scan_stream(io.BytesIO(data), parser, block_size=block, thorough=thorough)
+    parser.close()
+    assert nbytes == len(data) and nlines == data.count(b'\n')
+    return got
+
+
+@pytest.mark.parametrize('block', [4096, 8192, 65536, 1 << 20])
+def test_fast_mode_finds_the_same_reports(block):
+    data = _all_fixture_bytes()
+    assert _keyset(_scan(data, False, block)) == _keyset(_scan(data, True, 1 << 20))
+
+
+def test_fast_mode_report_start_in_the_previous_block():
+    # the report starts in one block and its kill line is in the next: found through the look-back
+    noise = b''.join(b'Nov 26 00:00:00 h sshd[1]: noise %05d\n' % i for i in range(400))
+    report = fixture('dmesg-6.18-memcg-v1-own-limit.log')
+    data = noise + report + noise
+    for block in (4096, 5000, 7777):
+        evs = _scan(data, False, block)
+        assert [(e['line'], e['killed_pid'], e['invoker'], e['memcg']) for e in evs] == [(401, 12039, 'python3', '/ceo_oomtest')]
+
+
+def test_fast_mode_report_cut_at_the_end_and_panic_without_kill_line():
+    cut = (b'[ 10.0] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+           b'[ 10.1] memory: usage 10kB, limit 10kB, failcnt 1\n')
+    panic = (b'[ 5.0] b invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+             b'[ 5.1] Out of memory and no killable processes...\n'
+             b'[ 5.2] Kernel panic - not syncing: System is deadlocked on memory\n')
+    noise = b'[ 6.0] eth0: link up\n' * 50
+    evs = _scan(panic + noise + cut, False, 4096)
+    got = sorted((e['line'], e['invoker'], e['panic'], e['no_killable'], e['cause']) for e in evs)
+    assert got == [(1, 'b', True, True, 'system_memory'), (54, 'a', False, False, 'cgroup_limit')]
+
+
+def test_fast_mode_ignores_userspace_report_starts():
+    data = (b'Nov 26 00:30:01 h kernel: [1.0] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+            b'Nov 26 00:30:01 h logger[9]: y invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+            b'Nov 26 00:30:01 h2 kernel: [1.0] z invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+            b'Nov 26 00:30:01 h kernel: [1.1] Out of memory: Killed process 5 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
+    evs = [e for e in _scan(data, False, 4096) if e['host'] == 'h']
+    assert [(e['line'], e['invoker'], e['killed_pid']) for e in evs] == [(1, 'x', 5)]

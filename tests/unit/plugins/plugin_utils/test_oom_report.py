@@ -15,9 +15,20 @@ import html
 import json
 import os
 import re
+import sys
 from html.parser import HTMLParser
 
 import pytest
+
+try:
+    import jmespath  # noqa: F401  pylint: disable=unused-import
+    HAS_JMESPATH = True
+except ImportError:
+    HAS_JMESPATH = False
+
+# jmespath is a controller requirement of the event query (requirements-dev.txt); ansible-test's unit
+# venv gets it from tests/unit/requirements.txt.
+needs_jmespath = pytest.mark.skipif(not HAS_JMESPATH, reason='jmespath is not installed (tests/unit/requirements.txt)')
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather
 from ansible_collections.oomkit.linux.plugins.plugin_utils import oom_report as R
@@ -258,6 +269,7 @@ def test_min_severity_filters_findings(sample_report):
 
 # --- jmespath query ----------------------------------------------------------------------------------------------
 
+@needs_jmespath
 def test_event_query_keeps_matching_events_and_findings_follow():
     report = R.build_report(['euler1'], [facts_result([SAMPLE])], now=NOW,
                             options={'event_query': "[?cause=='cgroup_limit' || cause=='parent_cgroup_limit']"})
@@ -270,6 +282,7 @@ def test_event_query_keeps_matching_events_and_findings_follow():
     assert sorted(e['killed_comm'] for e in by_size['events']) == ['cache-loader', 'mysqld']
 
 
+@needs_jmespath
 @pytest.mark.parametrize('query, message', [
     ('[?cause==', 'bad jmespath expression'),
     ('[].killed_comm', 'must return a list of events'),
@@ -277,6 +290,14 @@ def test_event_query_keeps_matching_events_and_findings_follow():
 def test_bad_event_query_is_a_clear_error(query, message):
     with pytest.raises(R.ReportError, match=re.escape(message)):
         R.build_report(['euler1'], [facts_result([SAMPLE])], now=NOW, options={'event_query': query})
+
+
+def test_event_query_without_jmespath_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'jmespath', None)  # import jmespath now raises ImportError
+    with pytest.raises(R.ReportError, match=re.escape('the jmespath Python library is needed on the controller')):
+        R.build_report(['euler1'], [facts_result([SAMPLE])], now=NOW, options={'event_query': '[]'})
+    # without a query, jmespath is not needed
+    assert R.build_report(['euler1'], [facts_result([SAMPLE])], now=NOW)['summary']['events_total'] == 7
 
 
 @pytest.mark.parametrize('options, message', [

@@ -487,13 +487,19 @@ def show_value_matches(setting, wanted, shown):
         except SystemdError:
             return None
     if setting.kind == "percent":
-        # Recent systemd prints the limit as a percentage; older ones as a raw scaled integer.
-        if shown.strip().endswith("%"):
-            try:
-                return float(shown.strip()[:-1]) == float(wanted[:-1])
-            except ValueError:
+        # systemctl show prints the limit as a percentage, or as the raw D-Bus value, a fraction
+        # of 2^32 (systemd 252 shows 50% as 2147483648).
+        text = shown.strip()
+        try:
+            if text.endswith("%"):
+                got = float(text[:-1])
+            elif text.isdigit():
+                got = int(text) * 100.0 / 2 ** 32
+            else:
                 return None
-        return None
+        except ValueError:
+            return None
+        return abs(got - float(wanted[:-1])) < 0.01
     if setting.kind == "timespan":
         return None
     return shown.strip().lower() == str(wanted).lower()

@@ -340,7 +340,9 @@ def test_show_failure_is_reported():
     ("oom_score_adjust", -900, "0", False),
     ("oom_policy", "kill", "kill", True),
     ("memory_accounting", True, "yes", True),
-    ("managed_oom_memory_pressure_limit", "50%", "2147483648", None),
+    ("managed_oom_memory_pressure_limit", "50%", "2147483648", True),  # systemd 252, seen in the test bed
+    ("managed_oom_memory_pressure_limit", "60%", "2147483648", False),
+    ("managed_oom_memory_pressure_limit", "0%", "0", True),
     ("managed_oom_memory_pressure_limit", "50%", "50%", True),
     ("managed_oom_preference", "avoid", None, None),
 ])

@@ -462,6 +462,13 @@ _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 
 # raw-bytes pre-filter for window lines (plain substring tests: much cheaper than a regex)
 _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
+# what the summary and the cause need (first occurrence in a report); the rest is read later
+_LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=',
+                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory')
+# reports up to this size are kept raw for a deferred full parse (only of the returned events)
+MAX_DEFERRED_REGION = 64 * 1024
+# a scan worker hands back raw reports of its newest events only
+DEFERRED_KEEP = 1000
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
                     b'on memory', b'cpuset=', b'"MESSAGE":[')
 MAX_TASK_ROWS = 20000
@@ -586,6 +593,7 @@ class OomParser(object):
         self.base_offset = 0
         self.pos = 0
         self._row_target = None
+        self.last_started = None
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -686,6 +694,7 @@ class OomParser(object):
         self.open[key] = ev
         self.window = True
         self.idle = 0
+        self.last_started = ev
         return ev
 
     def _current(self, key, lineno, w, need_no_victim=False):
@@ -1010,6 +1019,64 @@ def _parse_raw_rows(ev):
     ev['_raw_rows'] = []
 
 
+def complete_event(ev):
+    """Finish an event found in fast mode: parse the rest of its report (kept raw) and merge."""
+    region = ev.pop('_region', None)
+    cfg = ev.pop('_cfg', (False, None, None))
+    if not region:
+        return ev
+    include_tasks, ref_epoch, boot_epoch = cfg
+    out = []
+    p = OomParser(ev['source'], out.append, include_tasks=include_tasks, ref_epoch=ref_epoch, boot_epoch=boot_epoch)
+    lineno = ev['line']
+    for i, raw in enumerate(region.split(b'\n')):
+        if i == 0:
+            p.feed(raw, lineno, prefiltered=True)
+        elif p.window:
+            p.feed(raw, lineno + i)
+    p.close()
+    full = None
+    for cand in out:
+        if cand['line'] == lineno:
+            full = cand
+            break
+    if full is None:
+        return ev
+    if full.get('_raw_rows'):
+        _parse_raw_rows(full)
+    skip = ('source', 'sources', 'line', 'cause', 'confidence', 'evidence', 'time', 'extra', 'tasks')
+    for k in EVENT_FIELDS:
+        if k in skip:
+            continue
+        if ev.get(k) is None or ev.get(k) is False:
+            if full.get(k) is not None and full.get(k) is not False:
+                ev[k] = full[k]
+    for k, v in (full.get('extra') or {}).items():
+        ev['extra'].setdefault(k, v)
+    for k in ('_nodes', '_buddy', '_rows'):
+        if full.get(k) and not ev.get(k):
+            ev[k] = full[k]
+    if ev.get('_stats_path') is None:
+        ev['_stats_path'] = full.get('_stats_path')
+    rows = ev.get('_rows') or {}
+    if ev['killed_oom_score_adj'] is None and ev['killed_pid'] in rows:
+        adj = rows[ev['killed_pid']].get('oom_score_adj')
+        if isinstance(adj, int):
+            ev['killed_oom_score_adj'] = adj
+    if include_tasks:
+        ev['tasks'] = list(rows.values())
+    ev['evidence'] = [x for x in ev['evidence'] if x.startswith('live cgroup tree')]
+    enriched = list(ev['evidence'])
+    cause, conf = ev['cause'], ev['confidence']
+    ev['evidence'] = []
+    classify_event(ev)
+    if enriched:
+        # keep the live-tree refinement made when the event was collected
+        ev['cause'], ev['confidence'] = cause, conf
+        ev['evidence'].extend(enriched)
+    return ev
+
+
 def _iso(epoch):
     if epoch is None:
         return None
@@ -1234,9 +1301,17 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
         cur_pos = ls
         pos = ls
         if region is not None:
-            # from the report start to the kill line: only the lines that can matter are decoded
-            pos, cur_line = _feed_region(buf, region[0], region[1], cur_line, parser)
+            # from the report start to the kill line: only the lines that can matter are decoded;
+            # for short reports only those the summary needs, the rest later if the event is kept
+            light = region[1] - region[0] <= MAX_DEFERRED_REGION
+            start_line = cur_line
+            pos, cur_line = _feed_region(buf, region[0], region[1], cur_line, parser, light)
             cur_pos = walked_to = pos
+            ev = parser.last_started
+            if light and ev is not None and ev['_start_offset'] == parser.base_offset + region[0] and \
+                    ev['line'] == start_line + 1:
+                ev['_region'] = bytes(buf[region[0]:region[1]])
+                ev['_cfg'] = (parser.include_tasks, parser.ref_epoch, parser.boot_epoch)
         first = True
         while pos < end:
             nl = find(b'\n', pos, end)
@@ -1251,7 +1326,7 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
     return walked_to, cur_pos, cur_line
 
 
-def _feed_region(buf, a, b, line_a, parser):
+def _feed_region(buf, a, b, line_a, parser, light=False):
     """Feed the report lines of ``buf[a:b]`` (whole lines; ``a`` is line ``line_a + 1``) that can
     matter: those with a keyword (found with C-speed searches over the region, not line by line)
     and the task table rows (kept raw).  The first line (the report start) is always fed.
@@ -1259,14 +1334,20 @@ def _feed_region(buf, a, b, line_a, parser):
     find = buf.find
     rfind = buf.rfind
     starts = {a}
-    for kw in _REGION_KEYWORDS:
-        i = find(kw, a, b)
-        while i >= 0:
-            starts.add(rfind(b'\n', a, i) + 1 or a)
-            i = find(b'\n', i, b)
-            if i < 0:
-                break
-            i = find(kw, i, b)
+    if light:
+        for kw in _LIGHT_KEYWORDS:
+            i = find(kw, a, b)
+            if i >= 0:
+                starts.add(rfind(b'\n', a, i) + 1 or a)
+    else:
+        for kw in _REGION_KEYWORDS:
+            i = find(kw, a, b)
+            while i >= 0:
+                starts.add(rfind(b'\n', a, i) + 1 or a)
+                i = find(b'\n', i, b)
+                if i < 0:
+                    break
+                i = find(kw, i, b)
     count = buf.count
     cur = a
     line = line_a
@@ -1283,7 +1364,7 @@ def _feed_region(buf, a, b, line_a, parser):
         parser.pos = ls
         feed(raw, line + 1, prefiltered=True)
     target = parser._row_target  # pylint: disable=protected-access
-    if target is not None:
+    if target is not None and not light:
         rows = target['_raw_rows']
         last = -1
         for m in _RE_ROW_RAW.finditer(buf, a, b):
@@ -1493,6 +1574,10 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
                                                    block_size=block_size, stats=stats, offset=start,
                                                    thorough=thorough)
         parser.close()
+    # raw reports for the deferred full parse: only the newest ones can be returned; the others
+    # would only cost memory on the way back to the parent
+    for ev in events[:-DEFERRED_KEEP]:
+        ev.pop('_region', None)
     return events, min(nbytes, end - start), nlines, consumed_end, stats
 
 
@@ -1697,6 +1782,9 @@ class EventCollector(object):
 
     def events(self):
         items = sorted(self._heap, key=lambda x: (x[0], x[1]))
+        for item in items:
+            if item[2].get('_region') is not None:
+                complete_event(item[2])
         return [public_event(x[2]) for x in items]
 
     def summary(self, repeat_threshold=2):

@@ -44,6 +44,19 @@ MAX_CGROUPS = 20000
 UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
 
 
+def auto_workers():
+    """Processes for one large file: 2 when the host has an idle CPU for the second one, else 1
+    (on a busy host a second process only adds work: CPU shares, not cores, are the limit)."""
+    cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return 1
+    return 2 if load < cpus - 1 else 1
+
+
 def _path(root, p):
     if not root or root == '/':
         return p
@@ -153,7 +166,7 @@ class SourceReader(object):
         self.state = state
         self.new_state = {'version': STATE_VERSION, 'files': {}} if state is not None else None
         if workers is None:
-            workers = min(2, os.cpu_count() or 1)
+            workers = auto_workers()
         self.workers = max(1, int(workers))
         self.block_size = block_size
         self.stats = []

@@ -93,7 +93,8 @@ options:
     default: true
   workers:
     description:
-      - Processes used to scan one large uncompressed file. V(0) picks the number of CPUs, at most 2.
+      - Processes used to scan one large (64 MiB or more) uncompressed file.
+      - V(0) uses 2 when the host has two CPUs and the load leaves one idle, else 1.
     type: int
     default: 0
 attributes:

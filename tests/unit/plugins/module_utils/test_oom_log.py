@@ -606,3 +606,23 @@ def test_fast_mode_ignores_userspace_report_starts():
             b'Nov 26 00:30:01 h kernel: [1.1] Out of memory: Killed process 5 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
     evs = [e for e in _scan(data, False, 4096) if e['host'] == 'h']
     assert [(e['line'], e['invoker'], e['killed_pid']) for e in evs] == [(1, 'x', 5)]
+
+
+@pytest.mark.parametrize('block', [4096, 1 << 20])
+def test_fast_mode_events_are_completed_to_the_same_content(block):
+    data = _all_fixture_bytes()
+    results = []
+    for thorough in (True, False):
+        coll = EventCollector()
+        parser = OomParser('x', coll.add, include_tasks=True)
+        scan_stream(io.BytesIO(data), parser, block_size=block, thorough=thorough)
+        parser.close()
+        evs = coll.events()
+        results.append({e['line']: e for e in evs})
+        assert not any('_region' in e for e in evs)
+    full, fast = results
+    assert sorted(full) == sorted(fast)
+    for line, ev in full.items():
+        other = fast[line]
+        diff = {k for k in ev if ev[k] != other.get(k)}
+        assert not diff, (line, {k: (ev[k], other.get(k)) for k in diff})

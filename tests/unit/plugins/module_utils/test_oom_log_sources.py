@@ -312,3 +312,10 @@ def test_state_file_directory_is_created(tmp_path):
     run(tmp_path, [log], state_file=str(state))
     assert state.exists()
     shutil.rmtree(str(tmp_path / 'deep'))
+
+
+@pytest.mark.parametrize('cpus,load,expected', [(2, 0.2, 2), (2, 1.5, 1), (1, 0.0, 1), (8, 3.0, 2)])
+def test_auto_workers_follows_the_load(monkeypatch, cpus, load, expected):
+    monkeypatch.setattr(os, 'cpu_count', lambda: cpus)
+    monkeypatch.setattr(os, 'getloadavg', lambda: (load, load, load))
+    assert oom_sources.auto_workers() == expected

@@ -1041,7 +1041,10 @@ def run(fs, runner, params, check_mode=False):
                             "`systemctl set-property`); daemon-reload %s ours again"
                             % (unit, ", ".join(stale), "would apply" if check_mode else "applies"))
         if not check_mode:
-            systemctl(runner, "daemon-reload")
+            try:
+                systemctl(runner, "daemon-reload")
+            except SystemdError as err:
+                raise SystemdError("%s; %s" % (err, _restore_dropin(fs, dropin, directory, created_dir)))
         daemon_reloaded = True
 
     # The live layer: the running processes' oom_score_adj, without waiting for a restart.
@@ -1058,7 +1061,8 @@ def run(fs, runner, params, check_mode=False):
         except ValueError:
             live_target = None
     live_changes = []
-    if params.get("live", True) and live_target is not None and active:
+    live_attempted = bool(params.get("live", True) and live_target is not None and active)
+    if live_attempted:
         processes = _unit_processes(fs, runner, unit)
         live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
         if check_mode and has_cap_sys_resource(fs) is False:
@@ -1084,14 +1088,19 @@ def run(fs, runner, params, check_mode=False):
     live_changed = any(e["status"] == "changed" for e in live_result)
 
     # Restart: only what a restart alone can bring (OOMScoreAdjust= is applied when processes start).
-    live_done = bool(live_result) and all(e["status"] in ("changed", "unchanged", "vanished") for e in live_result)
+    # A running unit without processes (a oneshot that remained active) has nothing to restart for.
+    live_done = live_attempted and all(e["status"] in ("changed", "unchanged", "vanished") for e in live_result)
     restart_required = bool(active and plan.restart_settings_changed and not live_done)
     mode = params.get("restart") or "auto"
     restart = active and ((mode == "always" and dropin.changed) or (mode == "auto" and restart_required))
     restarted = False
     if restart:
         if not check_mode:
-            systemctl(runner, "restart", unit)
+            try:
+                systemctl(runner, "restart", unit)
+            except SystemdError as err:
+                raise SystemdError("%s (the drop-in %s is in place and systemd has loaded it; the unit did not "
+                                   "restart: check `systemctl status %s`)" % (err, plan.path, unit))
         restarted = True
         restart_required = False
 
@@ -1118,6 +1127,22 @@ def run(fs, runner, params, check_mode=False):
     if can_query:
         result["effective"] = verify(fs, runner, plan, state, check_mode, warnings, restart_pending=restart_required)
     return result
+
+
+def _restore_dropin(fs, dropin, directory, created_dir):
+    """Put the previous drop-in back after a failed daemon-reload; return what happened, for the message."""
+    try:
+        if dropin.before is None:
+            fs.remove(dropin.path)
+            if created_dir:
+                _rmdir_quietly(fs, directory)
+        else:
+            if not fs.isdir(directory):
+                fs.makedirs(directory)
+            fs.replace_file(dropin.path, dropin.before)
+    except HostError as err:
+        return "COULD NOT restore the previous drop-in %s: %s" % (dropin.path, err)
+    return "the previous drop-in %s was restored" % dropin.path
 
 
 def _rmdir_quietly(fs, path):

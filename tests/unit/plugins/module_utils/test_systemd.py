@@ -715,3 +715,13 @@ def test_overrides_are_found_before_our_file_exists(tmp_path):
     write(tmp_path, "/run/systemd/system.control/probe.service.d/60-x.conf", "[Service]\nMemoryMax=1G\n")
     result = sd.run(fs, Systemctl(shows=[SHOW_252_BEFORE]), params(memory_max="512M"), check_mode=True)
     assert [o["path"] for o in result["overrides"]] == ["/run/systemd/system.control/probe.service.d/60-x.conf"]
+
+
+def test_active_unit_without_processes_needs_no_restart(tmp_path):
+    fs = booted_tree(tmp_path)
+    os.remove(str(tmp_path / "sys/fs/cgroup/unified/system.slice/probe.service/cgroup.procs"))
+    oneshot = SHOW_252_BEFORE.replace("SubState=running", "SubState=exited").replace("MainPID=55", "MainPID=0")
+    runner = Systemctl(shows=[oneshot, oneshot])
+    result = sd.run(fs, runner, params(oom_score_adjust=-100))
+    assert result["live"] == [] and result["restart_required"] is False and result["restarted"] is False
+    assert "restart" not in runner.verbs()

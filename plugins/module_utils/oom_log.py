@@ -594,6 +594,7 @@ class OomParser(object):
         self.pos = 0
         self._row_target = None
         self.last_started = None
+        self._memo = None
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -610,11 +611,16 @@ class OomParser(object):
                     self.idle = 0
                     return self.window
                 return self._idle()
-        if isinstance(raw, (bytes, bytearray)):
-            text = raw.decode('utf-8', 'replace')
+        memo = self._memo
+        if memo is not None and memo[0] == raw:
+            w = memo[1]
+            self._memo = None
         else:
-            text = raw
-        w = unwrap_line(text, self.ref_epoch)
+            if isinstance(raw, (bytes, bytearray)):
+                text = raw.decode('utf-8', 'replace')
+            else:
+                text = raw
+            w = unwrap_line(text, self.ref_epoch)
         if w.cursor:
             self.last_cursor = w.cursor
         if w.program is not None and w.program != KERNEL:
@@ -637,9 +643,15 @@ class OomParser(object):
             return self._idle()
         return self.window
 
-    def starts_report_of(self, cand, kill):
-        """True when raw line ``cand`` is a kernel "invoked oom" line of the same host as the raw
-        kill line ``kill`` (used to search a report's start back from its kill line)."""
+    def peek(self, raw):
+        """Unwrap a raw line ahead of feeding it (the result is reused by the next feed of it)."""
+        w = unwrap_line(bytes(raw).decode('utf-8', 'replace'), self.ref_epoch)
+        self._memo = (raw, w)
+        return w
+
+    def starts_report_of(self, cand, kw):
+        """True when raw line ``cand`` is a kernel "invoked oom" line of the same host as the
+        unwrapped kill line ``kw`` (used to search a report's start back from its kill line)."""
         try:
             cw = unwrap_line(cand.decode('utf-8', 'replace'), self.ref_epoch)
             if cw.program is not None and cw.program != KERNEL:
@@ -647,7 +659,6 @@ class OomParser(object):
             if not any(_RE_INVOKED.match(part.lstrip() if part is not cw.msg else part)
                        for part in _unescape(cw.msg) if 'invoked oom' in part):
                 return False
-            kw = unwrap_line(kill.decode('utf-8', 'replace'), self.ref_epoch)
             return (cw.host or '') == (kw.host or '')
         except Exception:  # pylint: disable=broad-except
             return False
@@ -1029,11 +1040,8 @@ def complete_event(ev):
     out = []
     p = OomParser(ev['source'], out.append, include_tasks=include_tasks, ref_epoch=ref_epoch, boot_epoch=boot_epoch)
     lineno = ev['line']
-    for i, raw in enumerate(region.split(b'\n')):
-        if i == 0:
-            p.feed(raw, lineno, prefiltered=True)
-        elif p.window:
-            p.feed(raw, lineno + i)
+    buf = bytearray(region)
+    _feed_region(buf, 0, len(buf), lineno - 1, p)
     p.close()
     full = None
     for cand in out:
@@ -1232,21 +1240,18 @@ def _hits(buf, lo, stop, thorough):
     return hits
 
 
-def _report_start(buf, parser, lo, kill_ls, kill_le):
-    """Line start of the kernel "invoked oom" line that opened the report of the kill line at
-    ``buf[kill_ls:kill_le]``, searching back to ``lo``; None when there is none."""
+def _report_start(buf, parser, lo, kill_ls, kill_w):
+    """Line start of the kernel "invoked oom" line that opened the report of the (unwrapped) kill
+    line starting at ``kill_ls``, searching back to ``lo``; None when there is none."""
     rfind = buf.rfind
     hi = kill_ls
-    kill = None
     for _try in range(16):
         j = rfind(START_ANCHOR, lo, hi)
         if j < 0:
             return None
         ls = rfind(b'\n', lo, j) + 1 or lo
         le = buf.find(b'\n', j, kill_ls)
-        if kill is None:
-            kill = buf[kill_ls:kill_le]
-        if parser.starts_report_of(buf[ls:le if le >= 0 else kill_ls], kill):
+        if parser.starts_report_of(buf[ls:le if le >= 0 else kill_ls], kill_w):
             return ls
         hi = ls
     return None
@@ -1290,7 +1295,13 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
         region = None
         if not thorough and buf[h:h + 1] == b'K':
             le = find(b'\n', h, end)
-            back = _report_start(buf, parser, max(pos, ls - BACK_LIMIT, 0), ls, le)
+            kill_w = parser.peek(buf[ls:le])
+            if kill_w.program is not None and kill_w.program != KERNEL:
+                # a userspace program echoing a kill line: nothing to read around it
+                parser._memo = None  # pylint: disable=protected-access
+                parser.stats['skipped'] += 1
+                continue
+            back = _report_start(buf, parser, max(pos, ls - BACK_LIMIT, 0), ls, kill_w)
             if back is not None:
                 region = (back, ls)
                 ls = back

@@ -51,6 +51,8 @@ CAUSE_COLOURS = {
     'unknown': '#7f7f7f',
 }
 
+MAX_TIMELINE_HOSTS = 40
+
 DEFAULT_OPTIONS = {
     'repeat_threshold': 2,
     'leak_growth_percent': 5,
@@ -715,10 +717,17 @@ def _timeline_svg(report, width=900):
     """Inline SVG: one row per host, one mark per kill on a shared time axis, coloured by cause."""
     hosts = [x['name'] for x in report['hosts']]
     events = report['events']
+    hidden = 0
+    if len(hosts) > MAX_TIMELINE_HOSTS:
+        # a big fleet: one row per host with a kill (the hosts table lists the others)
+        with_kills = set(host for e in events for host in e['seen_on'])
+        shown = [x for x in hosts if x in with_kills][:MAX_TIMELINE_HOSTS]
+        hidden = len(hosts) - len(shown)
+        hosts = shown
     dated = [(e, _epoch(e.get('time'))) for e in events]
     times = [t for _e, t in dated if t is not None]
     row, left, right, top = 28, 170, 70, 30
-    height = top + row * max(len(hosts), 1) + 40
+    height = top + row * max(len(hosts), 1) + 56
     plot = width - left - right
     parts = ['<svg id="timeline" xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" '
              'viewBox="0 0 %d %d" aria-labelledby="timeline-title">' % (width, height, width, height),
@@ -746,6 +755,9 @@ def _timeline_svg(report, width=900):
         label = str(len(mine)) + (' (%d undated)' % undated if undated else '')
         parts.append('<text x="%d" y="%.1f" class="count">%s</text>' % (left + plot + 8, y + 4, h(label)))
     axis_y = top + row * max(len(hosts), 1) + 14
+    if hidden:
+        parts.append('<text x="%d" y="%d" class="axis">%d host(s) without kills (or beyond %d rows) not drawn</text>'
+                     % (left, axis_y + 24, hidden, MAX_TIMELINE_HOSTS))
     parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" class="axisline"/>' % (left, axis_y - 8, left + plot, axis_y - 8))
     if times:
         for fraction in (0.0, 0.5, 1.0):

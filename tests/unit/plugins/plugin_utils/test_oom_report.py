@@ -411,3 +411,15 @@ def test_stats_summary(sample_report):
     stats = R.stats(sample_report)
     assert stats['oom_kills'] == 8 and stats['oom_hosts_unreachable'] == ['ghost']
     assert stats['oom_worst_severity'] == 'high'
+
+
+def test_timeline_of_a_big_fleet_draws_hosts_with_kills():
+    hosts = ['h%03d' % i for i in range(200)]
+    results = [config_only(events=[event(uptime=1.0, killed_pid=i, killed_comm='x', cause='system_memory',
+                                         time='2026-11-26T01:00:00+00:00')] if i in (7, 150) else [])
+               for i in range(200)]
+    page = R.render_html(R.build_report(hosts, results, now=NOW))
+    svg = page[page.index('<svg id="timeline"'):page.index('</svg>')]
+    assert '>h007</text>' in svg and '>h150</text>' in svg and '>h008</text>' not in svg
+    assert '198 host(s) without kills (or beyond 40 rows) not drawn' in svg
+    assert svg.count('<circle class="kill"') == 2

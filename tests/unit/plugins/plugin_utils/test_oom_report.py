@@ -423,3 +423,23 @@ def test_timeline_of_a_big_fleet_draws_hosts_with_kills():
     assert '>h007</text>' in svg and '>h150</text>' in svg and '>h008</text>' not in svg
     assert '198 host(s) without kills (or beyond 40 rows) not drawn' in svg
     assert svg.count('<circle class="kill"') == 2
+
+
+SCHEMA_FILE = os.path.join(COLLECTION, 'roles', 'diagnosis', 'files', 'report.schema.json')
+
+
+def test_reports_validate_against_the_published_json_schema(sample_report, hostile_report):
+    jsonschema = pytest.importorskip('jsonschema')
+    with open(SCHEMA_FILE) as handle:
+        schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    big = R.build_report(['a', 'b', 'c'], [config_only({'vm.panic_on_oom': 2}, vmstat=2), {'failed': True, 'msg': 'x'}, {}],
+                         [probe(runtimes=['dockerd'], processes=[{'pid': 5, 'comm': 'sshd', 'ppid': 1, 'oom_score_adj': 0}])],
+                         active_hosts=['a', 'b'], now=NOW)
+    for report in (sample_report, hostile_report, big):
+        errors = sorted(validator.iter_errors(json.loads(R.render_json(report))), key=str)
+        assert not errors, [e.message for e in errors][:5]
+    broken = json.loads(R.render_json(sample_report))
+    broken['summary']['events_by_cause']['cosmic_rays'] = 1
+    assert list(validator.iter_errors(broken))

@@ -148,7 +148,9 @@ lock=${OOMKIT_MOLECULE_LOCK:-/run/lock/oomkit-molecule.lock}
 exec 9>>"$lock"
 if ! flock --nonblock 9; then
   log "another molecule run holds $lock: waiting for it"
+  waited=$SECONDS
   flock 9
+  log "got the lock after $((SECONDS - waited)) s"
 fi
 
 save_sysctls

@@ -2,6 +2,7 @@
 # Build the test bed's local podman images (no registry is reachable: everything is built here).
 # An image is (re)built when it is missing or when its recipe changed: the recipe's hash is stored
 # as an image label and compared. Usage: images.sh [--force] [IMAGE...]
+# (OOMKIT_REBUILD_IMAGES=1 in the environment forces too, e.g. `OOMKIT_REBUILD_IMAGES=1 make molecule`).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,7 +81,8 @@ prune_dangling() {
   done
 }
 
-force=false
+force=${OOMKIT_REBUILD_IMAGES:-false}
+[[ $force == 1 || $force == true ]] && force=true || force=false
 if [[ ${1:-} == --force ]]; then force=true; shift; fi
 only=("$@")
 

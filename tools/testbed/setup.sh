@@ -30,7 +30,8 @@ die() { printf 'testbed: ERROR: %s\n' "$*" >&2; exit 1; }
 
 ## 1. packages ------------------------------------------------------------------------------------
 
-# podman pulls in conmon and the CNI plugins; runc because crun fails on this hybrid cgroup host.
+# podman with its recommends (netavark, aardvark-dns, iptables, catatonit: the set checked here);
+# runc because crun fails on this hybrid cgroup host ("cgroups in hybrid mode not supported").
 packages=(podman runc debootstrap)
 
 installed() {
@@ -50,10 +51,10 @@ ensure_packages() {
   log "installing from apt: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt_lists_present || apt-get update -qq
-  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
     # Stale lists (a package moved on the mirror): refresh once and retry.
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 }
 

@@ -663,6 +663,16 @@ def md(value):
     return _MD_SPECIAL.sub(r'\\\1', text)
 
 
+def _where(event):
+    """The hosts that saw an event, plus the host named in the log line when it is another one
+    (a central syslog server holds many hosts' kernel messages)."""
+    text = ', '.join(event['seen_on'])
+    log_host = event.get('host')
+    if log_host and log_host not in event['seen_on'] and log_host.split('.')[0] not in event['seen_on']:
+        text += ' (log: %s)' % log_host
+    return text
+
+
 def _kill_line(event):
     return '%s %s (pid %s) on %s: %s' % (
         event.get('time') or ('uptime %ss' % event.get('uptime') if event.get('uptime') is not None else 'time unknown'),
@@ -695,7 +705,7 @@ def render_markdown(report, max_events=20):
         for e in shown:
             when = e.get('time') or ('uptime %s' % e.get('uptime') if e.get('uptime') is not None else None)
             out.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
-                e['id'], md(when), md(', '.join(e['seen_on'])), md(e.get('killed_comm')), md(e.get('killed_pid')),
+                e['id'], md(when), md(_where(e)), md(e.get('killed_comm')), md(e.get('killed_pid')),
                 md(e.get('cause')), md(e.get('memcg') or e.get('task_memcg')), md(e.get('anon_rss_kb'))))
         out.append('')
     if report['unreachable_hosts'] or report['failed_hosts']:
@@ -849,7 +859,7 @@ def render_html(report):
             when = e.get('time') or ('uptime %s' % e.get('uptime') if e.get('uptime') is not None else None)
             out.append('<tr><td>%s</td><td>%s</td><td>%s</td><td class="mono">%s</td><td>%s</td><td>%s</td>'
                        '<td class="mono">%s</td><td>%s</td><td class="mono">%s</td><td><ul class="evidence">%s</ul></td></tr>'
-                       % (h(e['id']), h(when), h(', '.join(e['seen_on'])), h(e.get('killed_comm')), h(e.get('killed_pid')),
+                       % (h(e['id']), h(when), h(_where(e)), h(e.get('killed_comm')), h(e.get('killed_pid')),
                           h(e.get('cause')), h(e.get('memcg') or e.get('task_memcg')), h(e.get('anon_rss_kb')),
                           h(e.get('invoker')), ''.join('<li>%s</li>' % h(v) for v in e.get('evidence') or [])))
         out.append('</tbody></table>')

@@ -443,3 +443,15 @@ def test_reports_validate_against_the_published_json_schema(sample_report, hosti
     broken = json.loads(R.render_json(sample_report))
     broken['summary']['events_by_cause']['cosmic_rays'] = 1
     assert list(validator.iter_errors(broken))
+
+
+def test_log_host_shown_when_the_log_names_another_host():
+    relayed = [event(uptime=1.0, killed_pid=1, killed_comm='x', cause='system_memory', host='db7.example.com',
+                     time='2026-11-26T01:00:00+00:00'),
+               event(uptime=2.0, killed_pid=2, killed_comm='y', cause='system_memory', host='loghost',
+                     time='2026-11-26T02:00:00+00:00')]
+    report = R.build_report(['loghost'], [config_only(events=relayed)], now=NOW)
+    text = R.render_markdown(report)
+    assert '| loghost (log: db7.example.com) | x |' in text
+    assert '| loghost | y |' in text
+    assert 'loghost (log: db7.example.com)' in R.render_html(report)

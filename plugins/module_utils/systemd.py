@@ -951,9 +951,51 @@ def read_oom_score_adj(fs, pid):
         return None
 
 
-def _unit_processes(fs, runner, unit):
+def unit_pids(fs, control_group, mountinfo):
+    """PIDs in a unit's cgroup and below, from the hierarchy systemd tracks processes in.
+
+    Read from the files rather than with ``systemctl show --value`` (systemd 230+), so that it works
+    on systemd 219 too: cgroup v2 (pure or the hybrid ``unified`` mount), else v1 ``name=systemd``.
+    """
+    if not control_group:
+        return []
+    mounts = []
+    v2, _v1_memory = cgroup_mounts(mountinfo)
+    if v2:
+        mounts.append(v2)
+    for line in (mountinfo or "").splitlines():
+        if " - " not in line:
+            continue
+        left, right = line.split(" - ", 1)
+        fields, rfields = left.split(), right.split()
+        if len(fields) >= 5 and len(rfields) >= 3 and rfields[0] == "cgroup" and "name=systemd" in rfields[2].split(","):
+            mounts.append(fields[4])
+    for mount in mounts:
+        top = mount.rstrip("/") + control_group
+        if not fs.isdir(top):
+            continue
+        pids = set()
+        pending = [top]
+        while pending:
+            directory = pending.pop()
+            text = fs.read_optional(directory + "/cgroup.procs")
+            if text is not None:
+                pids.update(int(word) for word in text.split() if word.isdigit())
+            try:
+                entries = fs.listdir(directory)
+            except HostError:
+                continue  # removed while we walked
+            pending.extend(directory + "/" + e for e in entries if fs.isdir(directory + "/" + e))
+        return sorted(pids)
+    return []
+
+
+def _unit_processes(fs, control_group):
+    pids = unit_pids(fs, control_group, fs.read_optional("/proc/self/mountinfo"))
+    if not pids:
+        return []
     try:
-        return select_processes(fs, ProcessSelector(unit=unit), run_command=runner)
+        return select_processes(fs, ProcessSelector(pids=pids))
     except SelectorError as err:
         raise SystemdError(str(err))
 
@@ -1063,7 +1105,7 @@ def run(fs, runner, params, check_mode=False):
     live_changes = []
     live_attempted = bool(params.get("live", True) and live_target is not None and active)
     if live_attempted:
-        processes = _unit_processes(fs, runner, unit)
+        processes = _unit_processes(fs, show_before.get("ControlGroup"))
         live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
         if check_mode and has_cap_sys_resource(fs) is False:
             # Predict what the kernel will say: without CAP_SYS_RESOURCE lowering is refused.

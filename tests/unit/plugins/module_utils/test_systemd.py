@@ -725,3 +725,29 @@ def test_active_unit_without_processes_needs_no_restart(tmp_path):
     result = sd.run(fs, runner, params(oom_score_adjust=-100))
     assert result["live"] == [] and result["restart_required"] is False and result["restarted"] is False
     assert "restart" not in runner.verbs()
+
+
+MOUNTINFO_V1_219 = """25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:6 - tmpfs tmpfs ro,mode=755
+26 25 0:23 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:7 - cgroup cgroup \
+rw,xattr,release_agent=/usr/lib/systemd/systemd-cgroups-agent,name=systemd
+29 25 0:26 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,memory
+"""
+
+
+def test_unit_pids_on_systemd_219_without_unified_hierarchy(tmp_path):
+    # EulerOS 2.0 SP5 / RHEL 7: v1 only; systemd tracks processes in the name=systemd hierarchy,
+    # and `systemctl show --value` does not exist yet (230+), so the files are read.
+    fs = HostFS(str(tmp_path))
+    write(tmp_path, "/sys/fs/cgroup/systemd/system.slice/sshd.service/cgroup.procs", "812\n")
+    write(tmp_path, "/sys/fs/cgroup/systemd/system.slice/sshd.service/child/cgroup.procs", "900\n901\n")
+    assert sd.unit_pids(fs, "/system.slice/sshd.service", MOUNTINFO_V1_219) == [812, 900, 901]
+    assert sd.unit_pids(fs, "/system.slice/gone.service", MOUNTINFO_V1_219) == []
+    assert sd.unit_pids(fs, "", MOUNTINFO_V1_219) == []
+
+
+def test_unit_pids_prefers_the_unified_hierarchy(tmp_path):
+    fs = HostFS(str(tmp_path))
+    write(tmp_path, "/sys/fs/cgroup/unified/system.slice/probe.service/cgroup.procs", "55\n")
+    write(tmp_path, "/sys/fs/cgroup/systemd/system.slice/probe.service/cgroup.procs", "55\n")
+    mountinfo = MOUNTINFO_HYBRID + MOUNTINFO_V1_219.splitlines()[1] + "\n"
+    assert sd.unit_pids(fs, "/system.slice/probe.service", mountinfo) == [55]

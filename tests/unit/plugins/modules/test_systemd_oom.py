@@ -162,7 +162,7 @@ def test_second_run_is_unchanged(host):
     failed, result = run_module({"name": "app.service", "memory_max": 536870912, "oom_score_adjust": 250})
     assert not failed and result["changed"] is False
     assert "diff" not in result
-    assert [c[1] for c in host.calls] == ["--version", "show", "show", "show"]
+    assert [c[1] for c in host.calls] == ["--version", "show", "show"]
 
 
 def test_check_mode_predicts_and_changes_nothing(host):

@@ -14,6 +14,7 @@ whether a change needs a restart of the unit to take effect.
 
 from __future__ import annotations
 
+import errno
 import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
@@ -935,7 +936,13 @@ def _live_change_guard(change, refusals):
         try:
             apply()
         except HostError as err:
-            refusals.append("%s: %s" % (change.key, err))
+            if err.errno == errno.EACCES:
+                refusals.append("%s: lowering oom_score_adj from %s to %s needs CAP_SYS_RESOURCE, which this run "
+                                "lacks (as usual in containers); the drop-in is in place, and systemd applies the "
+                                "value when it starts the unit's processes if systemd itself has the capability"
+                                % (change.key, change.before, change.after))
+            else:
+                refusals.append("%s: %s" % (change.key, err))
 
     change.apply = guarded
     return change

@@ -557,7 +557,7 @@ def test_run_refused_live_write_is_a_warning_and_verified(tmp_path, monkeypatch)
     assert result["live"][0]["status"] == "refused"
     assert result["restart_required"] is True and result["restarted"] is False
     assert result["effective"]["oom_score_adjust"]["ok"] is False
-    assert any("write refused, pid 55 (sleep)" in w and "CAP_SYS_RESOURCE" in w for w in result["warnings"])
+    assert any("write refused, pid 55 (sleep)" in w and "CAP_SYS_RESOURCE" in w and "the drop-in is in place" in w for w in result["warnings"])
     assert any("PID 55" in w and "until the unit restarts" in w for w in result["warnings"])
     assert read(tmp_path, result["dropin"]) is not None
 

@@ -17,12 +17,14 @@ TEST_ROOT     ?= $(HOME)/.cache/oomkit-linux-test/$(CHECKOUT_ID)
 LIVE_ROOT     := $(CURDIR)/.tmp/live
 LIVE_LINK     := $(LIVE_ROOT)/ansible_collections/oomkit/linux
 TEST_PYTHON   ?= 3.11
-export ANSIBLE_COLLECTIONS_PATH := $(LIVE_ROOT)
+# containers.podman (for molecule and its lint) is unpacked here by `make testbed`.
+TESTBED_COLLECTIONS := $(CURDIR)/.tmp/collections
+export ANSIBLE_COLLECTIONS_PATH := $(LIVE_ROOT):$(TESTBED_COLLECTIONS)
 export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
-        testbed venv collection clean
+        testbed venv collection clean browser
 
 help:
 	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
@@ -54,7 +56,7 @@ demo: collection
 
 ## --- tests -------------------------------------------------------------------------------------
 
-test: sanity units integration lint docs molecule
+test: sanity units integration lint docs browser molecule
 	@echo "make test: all green"
 
 sanity: collection
@@ -71,7 +73,7 @@ integration: collection
 	tools/ansible-test.sh $(TEST_ROOT) integration --local --python $(TEST_PYTHON) --color no \
 	  --allow-root --allow-destructive $(INTEGRATION_ARGS)
 
-lint: collection
+lint: collection testbed
 	$(BIN)/ansible-lint --profile production --offline
 
 docs: collection changelog-lint
@@ -80,6 +82,11 @@ docs: collection changelog-lint
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
+
+# The HTML fleet report, opened in a real headless Chromium.
+browser: collection
+	tools/apt-ensure.sh chromium chromium-driver
+	PYTHONPATH=$(LIVE_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 molecule: collection testbed
 	tools/molecule.sh $(SCENARIO)

@@ -21,7 +21,8 @@ description:
     C(MemoryLimit=). A setting this systemd or this unit type does not support is an error, or is skipped
     with a warning when O(unsupported=skip); it is never written as a line systemd would silently ignore.
   - When the drop-in changes the module runs C(systemctl daemon-reload); systemd then applies the memory
-    settings to the running unit without a restart.
+    settings to the running unit without a restart. It also reloads when systemd runs the unit with other
+    values than its files say (a C(systemctl set-property) made since), so that ours apply again.
   - C(OOMScoreAdjust=) is applied by systemd only when it starts a process. With O(live=true) the module
     also writes the value to the unit's running processes (C(/proc/PID/oom_score_adj)), so no restart is
     needed; O(restart) decides whether the unit is restarted when that is not enough.
@@ -148,8 +149,9 @@ options:
     default: false
   live:
     description:
-      - Also write O(oom_score_adjust) to the unit's running processes, so the value takes effect without
-        a restart. A write the kernel refuses (lowering without C(CAP_SYS_RESOURCE)) is a warning.
+      - Also write O(oom_score_adjust) to the unit's running processes (every process in the unit's
+        control group), so the value takes effect without a restart. A write the kernel refuses (lowering
+        without C(CAP_SYS_RESOURCE)) is a warning, and check mode predicts it.
       - With O(state=absent), the processes get the value systemd uses for the unit once our drop-in is gone.
     type: bool
     default: true

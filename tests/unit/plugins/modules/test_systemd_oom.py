@@ -165,6 +165,11 @@ def test_second_run_is_unchanged(host):
     assert [c[1] for c in host.calls] == ["--version", "show", "show"]
 
 
+def test_unit_alias_and_type_suffix(host):
+    failed, result = run_module({"unit": "app", "memory_max": "64M"})
+    assert not failed and result["unit"] == "app.service" and result["dropin"] == DROPIN
+
+
 def test_check_mode_predicts_and_changes_nothing(host):
     failed, result = run_module({"name": "app", "memory_max": "1G", "_ansible_check_mode": True, "_ansible_diff": True})
     assert not failed and result["changed"] is True

@@ -15,6 +15,7 @@ whether a change needs a restart of the unit to take effect.
 from __future__ import annotations
 
 import errno
+import os
 import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
@@ -1219,7 +1220,7 @@ def verify(fs, runner, plan, state, check_mode, warnings, restart_pending=False)
     cgroup_files = cgroup_memory_files(fs, shown.get("ControlGroup"), mountinfo)
     _v2, v1_memory = cgroup_mounts(mountinfo)
     v1_unit = bool(cgroup_files) and any(path.endswith("memory.limit_in_bytes") for path in cgroup_files.values())
-    page_size = 4096
+    page_size = _page_size()
     for r in plan.supported:
         setting = r.setting
         prop = show_property(r.directive)
@@ -1268,6 +1269,14 @@ def verify(fs, runner, plan, state, check_mode, warnings, restart_pending=False)
         entry["ok"] = ok
         effective[setting.option] = entry
     return effective
+
+
+def _page_size():
+    """The target's page size: the kernel rounds limits down to it (64 KiB on some aarch64 kernels)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 4096
 
 
 def _int_or_none(text):

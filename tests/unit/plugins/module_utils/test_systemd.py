@@ -751,3 +751,9 @@ def test_unit_pids_prefers_the_unified_hierarchy(tmp_path):
     write(tmp_path, "/sys/fs/cgroup/systemd/system.slice/probe.service/cgroup.procs", "55\n")
     mountinfo = MOUNTINFO_HYBRID + MOUNTINFO_V1_219.splitlines()[1] + "\n"
     assert sd.unit_pids(fs, "/system.slice/probe.service", mountinfo) == [55]
+
+
+def test_cgroup_comparison_at_64k_pages():
+    # aarch64 EulerOS kernels may use 64 KiB pages: 1000000 bytes is stored as 983040
+    assert sd.cgroup_matches(sd.parse_memory(1000000), sd.parse_cgroup_memory("983040"), page_size=65536) is True
+    assert sd.cgroup_matches(sd.parse_memory(1000000), sd.parse_cgroup_memory("983040"), page_size=4096) is False

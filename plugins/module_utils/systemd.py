@@ -1104,20 +1104,27 @@ def run(fs, runner, params, check_mode=False):
     oom = [r for r in plan.supported if r.setting.option == "oom_score_adjust"]
     if oom and "OOMScoreAdjust" not in overridden:
         live_target = oom[0].value
-    elif state == "absent" and "oom_score_adjust" in plan.settings and active and not check_mode:
-        # Our value is gone: the processes should get what systemd now uses for the unit.
-        try:
-            live_target = int(show(runner, unit, ["OOMScoreAdjust"]).get("OOMScoreAdjust", ""))
-        except ValueError:
-            live_target = None
+    elif state == "absent" and "oom_score_adjust" in plan.settings and active:
+        # Our value is gone: the processes should get what systemd now uses for the unit. Check mode
+        # predicts it from the unit's other files.
+        if check_mode:
+            live_target = predict_oom_score_adjust(fs, unit, show_before.get("FragmentPath"), plan.path)
+        else:
+            try:
+                live_target = int(show(runner, unit, ["OOMScoreAdjust"]).get("OOMScoreAdjust", ""))
+            except ValueError:
+                live_target = None
     live_changes = []
     live_attempted = bool(params.get("live", True) and live_target is not None and active)
     if live_attempted:
         processes = _unit_processes(fs, show_before.get("ControlGroup"))
         live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
         if check_mode and has_cap_sys_resource(fs) is False:
-            # Predict what the kernel will say: without CAP_SYS_RESOURCE lowering is refused.
-            lowered = set(p.label() for p in processes if p.status == "changed" and p.after < p.before)
+            # Predict what the kernel will say: without CAP_SYS_RESOURCE, lowering below the process's
+            # floor is refused. The floor is not visible; it is at most the current value and 0 unless a
+            # privileged writer lowered it, so going below both is what gets refused.
+            lowered = set(p.label() for p in processes
+                          if p.status == "changed" and p.after < p.before and p.after < 0)
             for proc in processes:
                 if proc.label() in lowered:
                     proc.status = "failed"
@@ -1177,6 +1184,38 @@ def run(fs, runner, params, check_mode=False):
     if can_query:
         result["effective"] = verify(fs, runner, plan, state, check_mode, warnings, restart_pending=restart_required)
     return result
+
+
+def predict_oom_score_adjust(fs, unit, fragment_path, own_path):
+    """OOMScoreAdjust= systemd will use for ``unit`` once our drop-in is gone (check mode of state=absent).
+
+    The last assignment in the unit file and the other drop-ins (in systemd's order) wins; without
+    one, the processes inherit the manager's DefaultOOMScoreAdjust= (system.conf, v250+) or, without
+    that, PID 1's own value. None when it cannot be told.
+    """
+    value = None
+    texts = [fs.read_optional(fragment_path)] if fragment_path else []
+    texts += [fs.read_optional(path) for _name, path in effective_dropins(fs, unit) if path != own_path]
+    for text in texts:
+        assigned = dropin_assignments(text or "")
+        if "OOMScoreAdjust" in assigned:
+            value = assigned["OOMScoreAdjust"] or None  # an empty assignment resets
+    if value is None:
+        conf = [fs.read_optional("/etc/systemd/system.conf")]
+        if fs.isdir("/etc/systemd/system.conf.d"):
+            conf += [fs.read_optional("/etc/systemd/system.conf.d/" + n) for n in fs.listdir("/etc/systemd/system.conf.d")
+                     if n.endswith(".conf")]
+        for text in conf:
+            for section, entries in parse_unit_file(text or ""):
+                for key, entry_value, _raw in entries:
+                    if section == "Manager" and key == "DefaultOOMScoreAdjust":
+                        value = entry_value or None
+    if value is None:
+        value = (fs.read_optional("/proc/1/oom_score_adj") or "").strip()
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _restore_dropin(fs, dropin, directory, created_dir):

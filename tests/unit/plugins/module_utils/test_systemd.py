@@ -757,3 +757,44 @@ def test_cgroup_comparison_at_64k_pages():
     # aarch64 EulerOS kernels may use 64 KiB pages: 1000000 bytes is stored as 983040
     assert sd.cgroup_matches(sd.parse_memory(1000000), sd.parse_cgroup_memory("983040"), page_size=65536) is True
     assert sd.cgroup_matches(sd.parse_memory(1000000), sd.parse_cgroup_memory("983040"), page_size=4096) is False
+
+
+def test_check_mode_of_absent_predicts_the_live_value_and_no_restart(tmp_path):
+    fs = booted_tree(tmp_path, oom=-900)
+    own = "/etc/systemd/system/probe.service.d/50-oomkit-oom.conf"
+    write(tmp_path, own, sd.HEADER % "probe.service" + "[Service]\nOOMScoreAdjust=-900\n")
+    write(tmp_path, "/proc/1/oom_score_adj", "0\n")
+    runner = Systemctl(shows=[SHOW_252_AFTER])
+    predicted = sd.run(fs, runner, params(state="absent"), check_mode=True)
+    assert predicted["live"] == [{"pid": 55, "comm": "sleep", "before": -900, "after": 0, "status": "changed"}]
+    assert predicted["restarted"] is False and predicted["restart_required"] is False
+    real = sd.run(fs, Systemctl(shows=[SHOW_252_AFTER, SHOW_252_BEFORE]), params(state="absent"))
+    assert real["live"] == predicted["live"]
+    assert (real["restarted"], real["restart_required"], real["changed"]) == (False, False, True)
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({}, 7),  # PID 1's value
+    ({"/etc/systemd/system.conf": "[Manager]\nDefaultOOMScoreAdjust=100\n"}, 100),
+    ({"/etc/systemd/system/probe.service": "[Service]\nOOMScoreAdjust=-300\n"}, -300),
+    ({"/etc/systemd/system/probe.service": "[Service]\nOOMScoreAdjust=-300\n",
+      "/usr/lib/systemd/system/probe.service.d/10-vendor.conf": "[Service]\nOOMScoreAdjust=200\n"}, 200),
+    ({"/etc/systemd/system/probe.service": "[Service]\nOOMScoreAdjust=-300\n",
+      "/etc/systemd/system/probe.service.d/90-reset.conf": "[Service]\nOOMScoreAdjust=\n"}, 7),
+])
+def test_predict_oom_score_adjust(tmp_path, files, expected):
+    fs = HostFS(str(tmp_path))
+    write(tmp_path, "/proc/1/oom_score_adj", "7\n")
+    own = "/etc/systemd/system/probe.service.d/50-oomkit-oom.conf"
+    write(tmp_path, own, "[Service]\nOOMScoreAdjust=-900\n")
+    for path, text in files.items():
+        write(tmp_path, path, text)
+    assert sd.predict_oom_score_adjust(fs, "probe.service", "/etc/systemd/system/probe.service", own) == expected
+
+
+def test_check_mode_without_cap_predicts_lowering_to_zero_as_allowed(tmp_path):
+    # a process raised to 500 without privilege keeps its floor at 0: going back to 0 is allowed
+    fs = booted_tree(tmp_path, oom=500)
+    write(tmp_path, "/proc/self/status", "Name:\tpython3\nCapEff:\t000001fffeffffff\n")
+    result = sd.run(fs, Systemctl(shows=[SHOW_252_AFTER]), params(oom_score_adjust=0), check_mode=True)
+    assert result["live"][0]["status"] == "changed" and result["changed"] is True

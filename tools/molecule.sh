@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-# shellcheck source=tools/testbed/common.sh
+# shellcheck source=tools/testbed/common.sh disable=SC1091  # sourced by path at run time
 . "$here/testbed/common.sh"
 
 log() { printf 'molecule.sh: %s\n' "$*"; }

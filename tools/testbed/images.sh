@@ -6,7 +6,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tools/testbed/common.sh
+# shellcheck source=tools/testbed/common.sh disable=SC1091  # sourced by path at run time
 . "$here/common.sh"
 
 ## The recipes -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=tools/testbed/common.sh
+# shellcheck source=tools/testbed/common.sh disable=SC1091  # sourced by path at run time
 . "$here/common.sh"
 
 if [[ -x "$repo/.venv/bin/python" ]]; then
@@ -188,6 +188,13 @@ tmp=
 trap '[[ -z $tmp ]] || rm -rf "$tmp"' EXIT
 
 ## main --------------------------------------------------------------------------------------------
+
+# Two set-ups at once (two checkouts, two make runs) would build the same images: take turns.
+exec 9>>/run/lock/oomkit-testbed.lock
+if ! flock --nonblock 9; then
+  log "another test bed set-up is running: waiting for it"
+  flock 9
+fi
 
 start=$SECONDS
 ensure_packages

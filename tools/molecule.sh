@@ -144,7 +144,8 @@ trap 'on_signal 143' TERM
 
 # The kernel is shared: two runs at once would see each other's sysctl writes and restore each
 # other's values. Runs of this script on one machine take turns.
-lock=${OOMKIT_MOLECULE_LOCK:-/run/lock/oomkit-molecule.lock}
+lockdir=/run/lock; [[ -d $lockdir ]] || lockdir=/tmp
+lock=${OOMKIT_MOLECULE_LOCK:-$lockdir/oomkit-molecule.lock}
 exec 9>>"$lock"
 if ! flock --nonblock 9; then
   log "another molecule run holds $lock: waiting for it"

@@ -7,6 +7,9 @@
 #   3. the containers.podman collection, unpacked from the `ansible` wheel on PyPI (no Galaxy);
 #   4. the local images, built by images.sh when missing or when their recipe changed.
 #
+# Usage: setup.sh [STEP...]: all steps by default, or only the ones named (packages, podman-conf,
+# collections, images), e.g. `setup.sh collections` where only containers.podman is needed.
+#
 # Environment: PYTHON (defaults to the repo's .venv python, else python3), OOMKIT_TESTBED_COLLECTIONS
 # (where collections go, default <repo>/.tmp/collections).
 set -euo pipefail
@@ -190,15 +193,23 @@ trap '[[ -z $tmp ]] || rm -rf "$tmp"' EXIT
 ## main --------------------------------------------------------------------------------------------
 
 # Two set-ups at once (two checkouts, two make runs) would build the same images: take turns.
-exec 9>>/run/lock/oomkit-testbed.lock
+lockdir=/run/lock; [[ -d $lockdir ]] || lockdir=/tmp
+exec 9>>"$lockdir/oomkit-testbed.lock"
 if ! flock --nonblock 9; then
   log "another test bed set-up is running: waiting for it"
   flock 9
 fi
 
+steps=("$@")
+((${#steps[@]})) || steps=(packages podman-conf collections images)
 start=$SECONDS
-ensure_packages
-ensure_containers_conf
-ensure_collections
-"$here/images.sh"
+for step in "${steps[@]}"; do
+  case $step in
+    packages) ensure_packages ;;
+    podman-conf) ensure_containers_conf ;;
+    collections) ensure_collections ;;
+    images) "$here/images.sh" ;;
+    *) die "unknown step $step (packages, podman-conf, collections, images)" ;;
+  esac
+done
 log "ready in $((SECONDS - start)) s"

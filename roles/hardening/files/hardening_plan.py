@@ -574,8 +574,42 @@ def plan_processes(cfg, host, systemd, skipped, protected):
         elif values and len(values) == len(pids) and all(v == call["value"] for v in values):
             already.append(dict(call, pids=pids, reason="every selected process has %s already" % call["value"]))
         else:
-            needed.append(call)
-    return needed, already
+            needed.append(dict(call, pids=pids))
+    return merge_name_calls(needed, own), already
+
+
+def merge_name_calls(calls, own):
+    """One oom_score_adj run for several process names with the same value and role.
+
+    oom_score_adj selects one name per run. A regular expression over the command line that
+    matches any of the names as the program (argv[0], with or without a directory) does the same
+    in one run, when it selects exactly the processes the names select now: that is checked here,
+    and the names are kept as separate runs when it does not (a program that rewrites its argv[0],
+    such as sshd, or a comm that is not the program's name). The module still selects and checks
+    the processes itself when it writes.
+    """
+    groups = {}
+    for call in calls:
+        if set(call) == set(("name", "value", "role", "pids")):
+            groups.setdefault((call["role"], call["value"]), []).append(call)
+    merged, done = [], set()
+    for call in calls:
+        key = (call["role"], call["value"])
+        group = groups.get(key, [])
+        if call not in group or len(group) < 2:
+            merged.append(dict((k, v) for k, v in call.items() if k != "pids"))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        names = sorted(set(c["name"] for c in group))
+        pattern = "^(?:\\S*/)?(?:%s)(?:\\s|$)" % "|".join(re.escape(n) for n in names)
+        wanted = set(p for c in group for p in c["pids"])
+        if set(select({"pattern": pattern}, own) or []) == wanted:
+            merged.append({"pattern": pattern, "value": call["value"], "role": call["role"], "names": names})
+        else:
+            merged.extend(dict((k, v) for k, v in c.items() if k != "pids") for c in group)
+    return merged
 
 
 def plan_cgroups(host, skipped, cgroups):

@@ -998,8 +998,12 @@ def unit_pids(fs, control_group, mountinfo):
     return []
 
 
-def _unit_processes(fs, control_group):
+def _unit_processes(fs, control_group, main_pid=None):
     pids = unit_pids(fs, control_group, fs.read_optional("/proc/self/mountinfo"))
+    if not pids and main_pid:
+        # The cgroup tree is not readable here (an unprivileged container shows the host's): the main
+        # process is known all the same.
+        pids = [main_pid]
     if not pids:
         return []
     try:
@@ -1117,7 +1121,7 @@ def run(fs, runner, params, check_mode=False):
     live_changes = []
     live_attempted = bool(params.get("live", True) and live_target is not None and active)
     if live_attempted:
-        processes = _unit_processes(fs, show_before.get("ControlGroup"))
+        processes = _unit_processes(fs, show_before.get("ControlGroup"), _int_or_none(show_before.get("MainPID")))
         live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
         if check_mode and has_cap_sys_resource(fs) is False:
             # Predict what the kernel will say: without CAP_SYS_RESOURCE, lowering below the process's

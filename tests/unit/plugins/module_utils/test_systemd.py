@@ -798,3 +798,14 @@ def test_check_mode_without_cap_predicts_lowering_to_zero_as_allowed(tmp_path):
     write(tmp_path, "/proc/self/status", "Name:\tpython3\nCapEff:\t000001fffeffffff\n")
     result = sd.run(fs, Systemctl(shows=[SHOW_252_AFTER]), params(oom_score_adjust=0), check_mode=True)
     assert result["live"][0]["status"] == "changed" and result["changed"] is True
+
+
+def test_live_write_falls_back_to_the_main_pid_without_cgroup_files(tmp_path):
+    # an unprivileged container: the unit's cgroup directory is not visible, its main process is
+    fs = booted_tree(tmp_path, oom=0)
+    os.remove(str(tmp_path / "sys/fs/cgroup/unified/system.slice/probe.service/cgroup.procs"))
+    runner = Systemctl(shows=[SHOW_252_BEFORE, SHOW_252_AFTER.replace("OOMScoreAdjust=-900", "OOMScoreAdjust=300")])
+    result = sd.run(fs, runner, params(oom_score_adjust=300))
+    assert result["live"][0]["pid"] == 55 and result["live"][0]["status"] == "changed"
+    assert read(tmp_path, "/proc/55/oom_score_adj").strip() == "300"
+    assert result["restart_required"] is False

@@ -73,7 +73,8 @@ integration: collection
 	tools/ansible-test.sh $(TEST_ROOT) integration --local --python $(TEST_PYTHON) --color no \
 	  --allow-root --allow-destructive $(INTEGRATION_ARGS)
 
-lint: collection testbed
+lint: collection
+	tools/testbed/setup.sh collections
 	$(BIN)/ansible-lint --profile production --offline
 
 docs: collection changelog-lint

@@ -277,11 +277,38 @@ def systemctl(*args):
     return out.decode("utf-8", "replace")
 
 
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
+             "/lib/systemd/system")
+
+
+def unit_file(name):
+    """The unit's real name when its file (or its template's) is installed, else None: for hosts where
+    systemd does not run. An alias (a symlink to another unit file) resolves to that unit."""
+    names = [name]
+    if "@" in name:
+        prefix, rest = name.split("@", 1)
+        names.append(prefix + "@." + rest.rsplit(".", 1)[-1])
+    for directory in UNIT_DIRS:
+        for candidate in names:
+            path = os.path.join(directory, candidate)
+            if os.path.exists(path):
+                real = os.path.basename(os.path.realpath(path))
+                if candidate == name and real != name and real.endswith(name[name.rfind("."):]) and "@" not in real:
+                    return real
+                return name
+    return None
+
+
 def systemd_state(candidates):
     running = os.path.isdir("/run/systemd/system") and shutil.which("systemctl") is not None
     state = {"running": running, "version": None}
     units = {}
     if not running:
+        # Image builds and chroots: the unit files tell which units exist.
+        for unit in candidates:
+            real = unit_file(unit)
+            if real:
+                units[unit] = {"id": real, "active_state": None, "main_pid": 0}
         return state, units
     match = re.search(r"^systemd\s+([0-9]+)", systemctl("--version"), re.M)
     state["version"] = int(match.group(1)) if match else None
@@ -388,10 +415,10 @@ def container_note(host):
     return " (%s container)" % host["container"] if host["container"] else ""
 
 
-def normalize_protected(items, default_value):
+def normalize_protected(items, default_value, option):
     result = []
     for index, item in enumerate(items):
-        where = "hardening protected service #%d" % (index + 1)
+        where = "%s #%d" % (option, index + 1)
         if isinstance(item, dict):
             unknown = sorted(set(item) - set(("unit", "process", "oom_score_adjust")))
             if unknown:
@@ -480,7 +507,7 @@ def plan_units(cfg, host, systemd, skipped, protected, limits):
             if not item["unit"]:
                 continue
             known = host["units"].get(item["unit"])
-            if host["systemd"]["running"] and known is None:
+            if known is None:
                 continue  # not installed: the default list names candidates for several distributions
             unit_id = known["id"] if known else item["unit"]
             if unit_id in seen:
@@ -502,7 +529,7 @@ def plan_units(cfg, host, systemd, skipped, protected, limits):
             skipped.append({"item": "settings of %s" % name, "reason": "systemd is not the service manager here"})
             continue
         known = host["units"].get(name)
-        if host["systemd"]["running"] and known is None and "@." not in name:
+        if known is None and "@." not in name:
             skipped.append({"item": "settings of %s" % name, "reason": "systemd does not know this unit here"})
             continue
         target = entry(known["id"] if known else name)
@@ -635,9 +662,9 @@ def plan(cfg):
     default_adj = to_int(cfg.get("protect_oom_score_adjust", -900), "hardening_protect_oom_score_adjust", -1000, 1000)
     protected = []
     if to_bool(cfg.get("protect", True), "hardening_protect"):
-        protected = normalize_protected(to_list(cfg.get("protected_services"), "hardening_protected_services")
-                                        + to_list(cfg.get("protected_services_extra"), "hardening_protected_services_extra"),
-                                        default_adj)
+        for source in ("protected_services", "protected_services_extra"):
+            protected += normalize_protected(to_list(cfg.get(source), "hardening_" + source), default_adj,
+                                             "hardening_" + source)
     limits = dict_list(cfg.get("unit_limits"), "hardening_unit_limits")
     cgroups = dict_list(cfg.get("cgroups"), "hardening_cgroups")
     candidates = []

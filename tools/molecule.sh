@@ -110,13 +110,17 @@ remove_containers() {
   done
 }
 
+# conmon writes them in the working directory of the podman process: ours (the checkout) and
+# ansible-playbook's (the scenario directory). Only empty ones made during this run go.
 remove_oom_files() {
   local f
   while read -r f; do
     [[ -n $f ]] || continue
+    log "removing conmon's empty ${f#"$repo"/}"
     rm -f -- "$f"
-  done < <(find "$repo" \( -path "$repo/.venv" -o -path "$repo/.git" \) -prune -o \
-             -type f -name oom -empty -newer "$state/started" -print 2>/dev/null)
+  done < <({ find "$repo" -maxdepth 1 -type f -name oom -empty -newer "$state/started" -print
+             find "$repo/extensions/molecule" -type f -name oom -empty -newer "$state/started" -print
+           } 2>/dev/null)
 }
 
 finish() {

@@ -29,7 +29,9 @@ PYTHON=${PYTHON:-$default_python}
 log() { printf 'testbed: %s\n' "$*"; }
 die() { printf 'testbed: ERROR: %s\n' "$*" >&2; exit 1; }
 
-[[ $(id -u) -eq 0 ]] || die "run as root: the test bed installs packages and runs rootful podman"
+need_root() {
+  [[ $(id -u) -eq 0 ]] || die "$1 needs root: the test bed installs packages and runs rootful podman"
+}
 
 ## 1. packages ------------------------------------------------------------------------------------
 
@@ -193,8 +195,8 @@ trap '[[ -z $tmp ]] || rm -rf "$tmp"' EXIT
 ## main --------------------------------------------------------------------------------------------
 
 # Two set-ups at once (two checkouts, two make runs) would build the same images: take turns.
-lockdir=/run/lock; [[ -d $lockdir ]] || lockdir=/tmp
-exec 9>>"$lockdir/oomkit-testbed.lock"
+{ exec 9>>/run/lock/oomkit-testbed.lock; } 2>/dev/null \
+  || exec 9>>"${TMPDIR:-/tmp}/oomkit-testbed.$(id -u).lock"
 if ! flock --nonblock 9; then
   log "another test bed set-up is running: waiting for it"
   flock 9
@@ -205,10 +207,10 @@ steps=("$@")
 start=$SECONDS
 for step in "${steps[@]}"; do
   case $step in
-    packages) ensure_packages ;;
-    podman-conf) ensure_containers_conf ;;
+    packages) need_root "$step"; ensure_packages ;;
+    podman-conf) need_root "$step"; ensure_containers_conf ;;
     collections) ensure_collections ;;
-    images) "$here/images.sh" ;;
+    images) need_root "$step"; "$here/images.sh" ;;
     *) die "unknown step $step (packages, podman-conf, collections, images)" ;;
   esac
 done

@@ -462,7 +462,8 @@ def default_run_command(argv):
 def unit_control_group(unit, run_command=None):
     """The cgroup path of a systemd unit ('' when it has none: stopped or not loaded)."""
     run_command = run_command or default_run_command
-    argv = ["systemctl", "show", "-p", "ControlGroup", "--value", "--", unit]
+    # Parse "ControlGroup=/x" rather than use --value, which systemd 219 (EulerOS 2.0 SP5, RHEL 7) lacks.
+    argv = ["systemctl", "show", "-p", "ControlGroup", "--", unit]
     try:
         rc, out, err = run_command(argv)
     except OSError as exc:
@@ -476,7 +477,10 @@ def unit_control_group(unit, run_command=None):
             raise SelectorError("unit %r: systemd is not running on this host (PID 1 is not systemd), so units "
                                 "cannot be resolved (select by cgroup, name or pidfile instead): %s" % (unit, text))
         raise SelectorError("unit %r: 'systemctl show' failed (rc=%s): %s" % (unit, rc, text or "no output"))
-    return (out or "").strip()
+    for line in (out or "").splitlines():
+        if line.startswith("ControlGroup="):
+            return line[len("ControlGroup="):].strip()
+    return ""
 
 
 def _unit_member_pids(fs, control_group):

@@ -264,19 +264,20 @@ def test_unit_uses_control_group_procs(proc, fs):
 
     def run(argv):
         calls.append(argv)
-        return 0, "/system.slice/ssh.service\n", ""
+        # systemd 219 and newer alike print "Property=value" without --value
+        return 0, "ControlGroup=/system.slice/ssh.service\n", ""
 
     assert pids(P.select_processes(fs, {"unit": "ssh.service"}, run_command=run)) == [100, 101]
-    assert calls == [["systemctl", "show", "-p", "ControlGroup", "--value", "--", "ssh.service"]]
+    assert calls == [["systemctl", "show", "-p", "ControlGroup", "--", "ssh.service"]]
     assert pids(P.select_processes(fs, {"unit": "ssh.service", "pid": 101}, run_command=run)) == [101]
     # a stopped unit has no control group: nothing selected
-    assert P.select_processes(fs, {"unit": "ssh.service"}, run_command=lambda argv: (0, "\n", "")) == []
+    assert P.select_processes(fs, {"unit": "ssh.service"}, run_command=lambda argv: (0, "ControlGroup=\n", "")) == []
 
 
 def test_unit_hybrid_hierarchy(proc, fs):
     proc.add(110, "cron")
     proc.write("/sys/fs/cgroup/unified/system.slice/cron.service/cgroup.procs", "110\n")
-    selected = P.select_processes(fs, {"unit": "cron.service"}, run_command=lambda argv: (0, "/system.slice/cron.service\n", ""))
+    selected = P.select_processes(fs, {"unit": "cron.service"}, run_command=lambda argv: (0, "ControlGroup=/system.slice/cron.service\n", ""))
     assert pids(selected) == [110]
 
 

@@ -238,13 +238,13 @@ def test_unit_warns_that_the_value_is_not_persisted(proc, tmp_path, warnings, mo
 
     def run_command(self, argv, **kwargs):
         calls.append((argv, kwargs.get("environ_update")))
-        return 0, "/system.slice/fluent-bit.service\n", ""
+        return 0, "ControlGroup=/system.slice/fluent-bit.service\n", ""
 
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     outcome = run({"unit": "fluent-bit.service", "value": 300}, tmp_path)
     assert statuses(outcome) == [(80, 0, 300, "changed")]
-    assert calls[0][0] == ["/usr/bin/systemctl", "show", "-p", "ControlGroup", "--value", "--", "fluent-bit.service"]
+    assert calls[0][0] == ["/usr/bin/systemctl", "show", "-p", "ControlGroup", "--", "fluent-bit.service"]
     assert calls[0][1]["LC_ALL"] == "C"
     assert len(warnings) == 1
     assert "lost when the service restarts" in warnings[0] and "oomkit.linux.systemd_oom" in warnings[0]

@@ -58,7 +58,7 @@ BACK_LIMIT = 2 * 1024 * 1024
 # Files at least this large are scanned in fast mode (no separate pass for report starts).
 FAST_MIN_BYTES = 64 * 1024 * 1024
 
-BLOCK_SIZE = 8 * 1024 * 1024
+BLOCK_SIZE = 1 * 1024 * 1024
 # A window closes after this many lines without any recognised OOM-report line.
 WINDOW_IDLE_LINES = 2000
 # A kill line may still join a victimless event this many lines later.
@@ -478,7 +478,8 @@ def _interesting(line):
     """Can this raw line be part of an OOM report?  (Call-trace lines are not needed.)"""
     return ((b'oom' in line or b'ill' in line or b': usage' in line or b'Memory cgroup' in line or
              b'Task' in line or b'Node ' in line or b'CPU: ' in line or b'of memory' in line or
-             b'on memory' in line or b'cpuset=' in line or b'"MESSAGE":[' in line) and b'+0x' not in line)
+             b'on memory' in line or b'cpuset=' in line or b'"MESSAGE":[' in line or b'"MESSAGE": [' in line) and
+            b'+0x' not in line)
 
 
 _KILL_KEYS = {'total-vm': 'total_vm_kb', 'anon-rss': 'anon_rss_kb', 'file-rss': 'file_rss_kb',
@@ -1324,10 +1325,13 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
                 ev['_region'] = bytes(buf[region[0]:region[1]])
                 ev['_cfg'] = (parser.include_tasks, parser.ref_epoch, parser.boot_epoch)
         first = True
+        # fast mode, after a kill line found with its report start: the tail lines pass the
+        # window filter (as in the line-by-line reference) instead of an unwrap of each noise line
+        tail_filter = h if region is not None else end
         while pos < end:
             nl = find(b'\n', pos, end)
             parser.pos = pos
-            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first or nl >= h)
+            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first or h <= nl and pos <= tail_filter)
             first = False
             pos = nl + 1
             cur_line += 1

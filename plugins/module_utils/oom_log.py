@@ -596,6 +596,7 @@ class OomParser(object):
         self._row_target = None
         self.last_started = None
         self._memo = None
+        self._memo_start = None
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -616,6 +617,9 @@ class OomParser(object):
         if memo is not None and memo[0] == raw:
             w = memo[1]
             self._memo = None
+        elif self._memo_start is not None and self._memo_start[0] == raw:
+            w = self._memo_start[1]
+            self._memo_start = None
         else:
             if isinstance(raw, (bytes, bytearray)):
                 text = raw.decode('utf-8', 'replace')
@@ -660,7 +664,11 @@ class OomParser(object):
             if not any(_RE_INVOKED.match(part.lstrip() if part is not cw.msg else part)
                        for part in _unescape(cw.msg) if 'invoked oom' in part):
                 return False
-            return (cw.host or '') == (kw.host or '')
+            if (cw.host or '') != (kw.host or ''):
+                return False
+            # the region feed starts with this line: its unwrap is reused there
+            self._memo_start = (bytes(cand), cw)
+            return True
         except Exception:  # pylint: disable=broad-except
             return False
 

@@ -1,0 +1,600 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The oomkit.linux.hardening role's planning, on the controller (pure Python, no Ansible import).
+
+Two steps per host, around one read-only run of oomkit.linux.oom_host_info:
+
+    query = host_query(config)        # {"failed": False, "units": [...], "processes": [...], "sysctls": [...]}
+    info = <oom_host_info run with the query's units, processes and sysctls>
+    result = plan(config, info)       # what the role calls, what needs no call, what is skipped and why
+
+``config`` holds the role variables as they arrived (AWX surveys send strings: "true", "0",
+"sshd,rsyslog", "vm.swappiness=10"); both steps convert and validate them and return
+``{"failed": True, "msg": ...}`` for bad input, before anything is changed on the host. The
+plan is ``host`` (what was found, in the shape hardening_result.host documents), ``sysctl``,
+``units``, ``processes``, ``cgroups`` (the module calls), ``processes_ok`` (selections already as
+wanted: no call) and ``skipped`` (what is not done here, with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import SysctlError, normalize_name
+from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
+    UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
+)
+
+TRUE_WORDS = ("1", "true", "yes", "on", "y")
+FALSE_WORDS = ("0", "false", "no", "off", "n")
+QOS_SYSCTL = "vm.memcg_qos_enable"
+SELECTOR_KEYS = ("pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", "unit")
+PROCESS_KEYS = SELECTOR_KEYS + ("value", "include_children")
+UNIT_OPTIONS = ("oom_score_adjust", "oom_policy", "memory_accounting", "memory_max", "memory_high", "memory_low",
+                "memory_min", "memory_swap_max", "memory_zswap_max", "managed_oom_swap", "managed_oom_memory_pressure",
+                "managed_oom_memory_pressure_limit", "managed_oom_preference")
+CGROUP_OPTIONS = ("path", "state", "max", "swap_max", "high", "low", "min", "oom_group", "oom_kill_disable",
+                  "swappiness", "soft_limit", "qos_level", "force", "allow_systemd_managed")
+
+
+class PlanError(ValueError):
+    """Bad role input: the role fails before anything is changed."""
+
+
+# --- coercion (AWX survey answers are strings) ---------------------------------------------------
+
+def tristate(value, option):
+    if isinstance(value, bool):
+        return value
+    text = "auto" if value is None else str(value).strip().lower()
+    if text in ("", "auto"):
+        return "auto"
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise PlanError("%s must be auto, true or false, not %r" % (option, value))
+
+
+def to_bool(value, option):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise PlanError("%s must be true or false, not %r" % (option, value))
+
+
+def to_int(value, option, low=None, high=None):
+    if isinstance(value, bool):
+        raise PlanError("%s must be an integer, not %r" % (option, value))
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise PlanError("%s must be an integer, not %r" % (option, value))
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise PlanError("%s must be between %s and %s, not %s" % (option, low, high, number))
+    return number
+
+
+def to_list(value, option):
+    """A list; a string is a comma-separated list (or JSON)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                raise PlanError("%s: %r is not a JSON list" % (option, value))
+            if not isinstance(parsed, list):
+                raise PlanError("%s: %r is not a JSON list" % (option, value))
+            return parsed
+        return [part.strip() for part in text.split(",") if part.strip()]
+    raise PlanError("%s must be a list, not %r" % (option, value))
+
+
+def to_dict(value, option):
+    """A mapping; a string is JSON or key=value pairs separated by commas or spaces."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return {}
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                raise PlanError("%s: %r is not a JSON mapping" % (option, value))
+            if not isinstance(parsed, dict):
+                raise PlanError("%s: %r is not a JSON mapping" % (option, value))
+            return parsed
+        result = {}
+        for part in re.split(r"[,\s]+", text):
+            if not part:
+                continue
+            if "=" not in part:
+                raise PlanError("%s: %r is not key=value" % (option, part))
+            key, val = part.split("=", 1)
+            result[key.strip()] = val.strip()
+        return result
+    raise PlanError("%s must be a mapping, not %r" % (option, value))
+
+
+def dict_list(value, option):
+    items = to_list(value, option)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise PlanError("%s #%d must be a mapping, not %r" % (option, index + 1, item))
+    return items
+
+
+# --- names (the collection's own rules, from module_utils) ---------------------------------------
+
+def sysctl_name(key, option):
+    try:
+        return normalize_name(key)
+    except SysctlError as err:
+        raise PlanError("%s: %s" % (option, err))
+
+
+def unit_name(name, option):
+    try:
+        return normalize_unit_name(str(name))
+    except SystemdError:
+        text = str(name).strip()
+        if "." not in text.rsplit("@", 1)[-1] or not text.rsplit(".", 1)[-1].isalpha():
+            text += ".service"
+        utype = text.rsplit(".", 1)[-1]
+        if re.match(r"^[A-Za-z0-9:_.\\@-]+$", text) and utype not in UNIT_TYPES_WITH_CGROUP:
+            raise PlanError("%s: %s takes no OOM or memory settings (use a %s unit)"
+                            % (option, text, "/".join(UNIT_TYPES_WITH_CGROUP)))
+        raise PlanError("%s: %r is not a valid systemd unit name" % (option, text))
+
+
+def name_pattern(names):
+    """A regular expression over the command line that selects the programs called ``names``."""
+    return "^(?:\\S*/)?(?:%s)(?:\\s|$)" % "|".join(re.escape(n) for n in names)
+
+
+# --- reading the configuration (the same for both steps) -------------------------------------------
+
+def normalize_protected(items, default_value, option):
+    result = []
+    for index, item in enumerate(items):
+        where = "%s #%d" % (option, index + 1)
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - set(("unit", "process", "oom_score_adjust")))
+            if unknown:
+                raise PlanError("%s: unknown key(s) %s (use unit, process, oom_score_adjust)" % (where, ", ".join(unknown)))
+            unit, process, value = item.get("unit"), item.get("process"), item.get("oom_score_adjust")
+        else:
+            unit, process, value = str(item).strip(), None, None
+            if not unit:
+                continue
+        if not unit and not process:
+            raise PlanError("%s needs a unit or a process" % where)
+        unit = unit_name(unit, where) if unit else None
+        if not process and unit:
+            process = unit.rsplit(".", 1)[0]
+        value = default_value if value in (None, "") else to_int(value, where + " oom_score_adjust", -1000, 1000)
+        result.append({"unit": unit, "process": process or None, "oom_score_adjust": value})
+    return result
+
+
+def expendable_calls(cfg):
+    """The expendable processes' oom_score_adj calls, validated."""
+    calls = []
+    score = to_int(cfg.get("expendable_score", 500), "hardening_expendable_score", 1, 1000)
+    for name in to_list(cfg.get("expendable_names"), "hardening_expendable_names"):
+        if str(name).strip():
+            calls.append({"name": str(name).strip(), "value": score, "role": "expendable"})
+    for index, item in enumerate(dict_list(cfg.get("expendable_processes"), "hardening_expendable_processes")):
+        where = "hardening_expendable_processes #%d" % (index + 1)
+        unknown = sorted(set(item) - set(PROCESS_KEYS))
+        if unknown:
+            raise PlanError("%s: unknown key(s) %s (selectors: %s; and value, include_children)"
+                            % (where, ", ".join(unknown), ", ".join(SELECTOR_KEYS)))
+        call = dict((k, item[k]) for k in PROCESS_KEYS if item.get(k) not in (None, "", []))
+        if not any(k in call for k in SELECTOR_KEYS):
+            raise PlanError("%s selects nothing: give at least one of %s" % (where, ", ".join(SELECTOR_KEYS)))
+        call["value"] = to_int(call.get("value", score), where + " value", 1, 1000)
+        if "pattern" in call:
+            try:
+                re.compile(call["pattern"])
+            except re.error as err:
+                raise PlanError("%s: pattern %r is not a valid regular expression: %s" % (where, call["pattern"], err))
+        if "include_children" in call:
+            call["include_children"] = to_bool(call["include_children"], where + " include_children")
+        call["role"] = "expendable"
+        calls.append(call)
+    return calls
+
+
+def protected_calls(protected):
+    """oom_score_adj calls for the protected processes (used where systemd does not manage them)."""
+    calls, seen = [], set()
+    for item in protected:
+        if not item["process"] or item["process"] in seen:
+            continue
+        seen.add(item["process"])
+        calls.append({"name": item["process"], "value": item["oom_score_adjust"], "role": "protected"})
+    return calls
+
+
+def selection(call):
+    """The selectors of a call, or None when the host query cannot answer for it (the module selects then)."""
+    if any(k in call for k in ("cgroup", "unit")) or call.get("include_children"):
+        return None
+    return dict((k, call[k]) for k in SELECTOR_KEYS if k in call)
+
+
+def _key(selector):
+    return json.dumps(selector, sort_keys=True, default=str)
+
+
+def _mergeable(call):
+    return set(call) == set(("name", "value", "role"))
+
+
+def read_config(cfg):
+    """Everything the configuration says, validated; PlanError for bad input."""
+    if not isinstance(cfg, dict):
+        raise PlanError("the role configuration must be a mapping")
+    default_adj = to_int(cfg.get("protect_oom_score_adjust", -900), "hardening_protect_oom_score_adjust", -1000, 1000)
+    protected = []
+    if to_bool(cfg.get("protect", True), "hardening_protect"):
+        for source in ("protected_services", "protected_services_extra"):
+            protected += normalize_protected(to_list(cfg.get(source), "hardening_" + source), default_adj,
+                                             "hardening_" + source)
+    limits = dict_list(cfg.get("unit_limits"), "hardening_unit_limits")
+    cgroups = dict_list(cfg.get("cgroups"), "hardening_cgroups")
+    units = []
+    for name in [p["unit"] for p in protected if p["unit"]] + [unit_name(u["unit"], "hardening_unit_limits")
+                                                               for u in limits if u.get("unit")]:
+        if name not in units:
+            units.append(name)
+    names = set(["vm.panic_on_oom", QOS_SYSCTL])
+    for source in ("sysctl_baseline", "sysctl_extra"):
+        names.update(sysctl_name(k, "hardening_" + source) for k in to_dict(cfg.get(source), "hardening_" + source))
+    calls = protected_calls(protected) + expendable_calls(cfg)
+    # The query: each call's selectors once; and where several plain process names share a value, the
+    # program-name pattern of each, so that the plan can tell whether one pattern run may replace them.
+    selections = []
+    for call in calls:
+        selector = selection(call)
+        if selector is not None and _key(selector) not in [_key(s) for s in selections]:
+            selections.append(selector)
+    groups = {}
+    for call in calls:
+        if _mergeable(call):
+            groups.setdefault((call["role"], call["value"]), []).append(call["name"])
+    for group in groups.values():
+        if len(set(group)) < 2:
+            continue
+        for name in sorted(set(group)):
+            selector = {"pattern": name_pattern([name])}
+            if _key(selector) not in [_key(s) for s in selections]:
+                selections.append(selector)
+    return {"protected": protected, "limits": limits, "cgroups": cgroups, "units": units,
+            "sysctls": sorted(names), "calls": calls, "selections": selections}
+
+
+def host_query(cfg):
+    """The arguments of the oom_host_info run the plan needs, or {"failed": True, "msg": ...}."""
+    try:
+        read = read_config(cfg)
+        # the rest of the validation that needs no host, so that bad input fails before the host is asked
+        plan_sysctl(cfg, None, [])
+        _check_unit_limits(read["limits"])
+        _check_cgroups(read["cgroups"])
+    except PlanError as err:
+        return {"failed": True, "msg": str(err)}
+    return {"failed": False, "units": read["units"], "processes": read["selections"], "sysctls": read["sysctls"]}
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+def host_view(info, read):
+    """What was found, in the shape hardening_result.host has always had."""
+    if not isinstance(info, dict) or "cgroup" not in info:
+        raise PlanError("the oom_host_info result is missing or incomplete (did the probe run on this host?)")
+    container = info.get("container") or {}
+    cgroup = info.get("cgroup") or {}
+    systemd = info.get("systemd") or {}
+    units = {}
+    for name in read["units"]:
+        state = (info.get("units") or {}).get(name) or {}
+        if state.get("present"):
+            units[name] = {"id": state.get("id") or name, "active_state": state.get("active_state"),
+                           "main_pid": state.get("main_pid") or 0}
+    sysctls = {}
+    for name in read["sysctls"]:
+        state = (info.get("sysctls") or {}).get(name) or {}
+        if not state.get("present"):
+            sysctls[name] = None
+        else:
+            sysctls[name] = state.get("value") if state.get("value") is not None else "(unreadable)"
+    return {
+        "container": container.get("runtime") if container.get("in_container") else None,
+        "container_evidence": list(container.get("evidence") or []),
+        "cap_sys_resource": info.get("cap_sys_resource"),
+        "proc_sys": {"writable": bool((info.get("proc_sys") or {}).get("writable")),
+                     "reason": (info.get("proc_sys") or {}).get("reason")},
+        "cgroup": dict((k, cgroup.get(k)) for k in ("version", "memory_version", "memory_mount", "memory_writable", "reason")),
+        "systemd": {"running": bool(systemd.get("running")), "version": systemd.get("version")},
+        "units": units,
+        "sysctls": sysctls,
+        "qos_level": bool((info.get("memcg_qos") or {}).get("qos_level")),
+    }
+
+
+def container_note(host):
+    return " (%s container)" % host["container"] if host["container"] else ""
+
+
+def plan_sysctl(cfg, host, skipped):
+    """The sysctl call. With host None only validates (the query step)."""
+    if not to_bool(cfg.get("sysctl_manage", True), "hardening_sysctl_manage"):
+        return None
+    settings = {}
+    for source in ("sysctl_baseline", "sysctl_extra"):
+        for key, value in to_dict(cfg.get(source), "hardening_" + source).items():
+            name = sysctl_name(key, "hardening_" + source)
+            if value is None or str(value).strip() == "":
+                settings.pop(name, None)
+            else:
+                settings[name] = str(int(value)) if isinstance(value, bool) else str(value).strip()
+    qos = cfg.get("memcg_qos_enable")
+    if qos is not None and str(qos).strip().lower() not in ("", "null", "none"):
+        qos = to_int(qos, "hardening_memcg_qos_enable", 0, 2)
+        if host is not None and host["sysctls"].get(QOS_SYSCTL) is None:
+            skipped.append({"item": "sysctl %s" % QOS_SYSCTL,
+                            "reason": "this kernel has no vm.memcg_qos_enable (the openEuler/HCE memcg OOM priority, "
+                                      "CONFIG_MEMCG_OOM_PRIORITY)"})
+        else:
+            settings[QOS_SYSCTL] = str(qos)
+    runtime = tristate(cfg.get("sysctl_runtime"), "hardening_sysctl_runtime")
+    persist = to_bool(cfg.get("sysctl_persist", True), "hardening_sysctl_persist")
+    ignore_missing = to_bool(cfg.get("sysctl_ignore_missing", False), "hardening_sysctl_ignore_missing")
+    if host is None or not settings:
+        return None
+    if runtime == "auto":
+        runtime = host["proc_sys"]["writable"]
+        if not runtime:
+            skipped.append({"item": "live values of %s" % ", ".join(sorted(settings)),
+                            "reason": (host["proc_sys"]["reason"] or "/proc/sys is not writable here")
+                            + ("; persisted only" if persist else "")})
+    if not runtime and not persist:
+        skipped.append({"item": "sysctls", "reason": "neither runtime nor persist is enabled"})
+        return None
+    missing = [k for k in sorted(settings) if host["sysctls"].get(k) is None and k != QOS_SYSCTL]
+    if missing and ignore_missing:
+        for key in missing:
+            settings.pop(key)
+            skipped.append({"item": "sysctl %s" % key, "reason": "this kernel does not have it"})
+    elif missing:
+        raise PlanError("this kernel has no %s; remove them or set hardening_sysctl_ignore_missing: true"
+                        % ", ".join(missing))
+    if not settings:
+        return None
+    return {"settings": settings, "runtime": bool(runtime), "persist": persist}
+
+
+def _check_unit_limits(limits):
+    names = []
+    for index, item in enumerate(limits):
+        where = "hardening_unit_limits #%d" % (index + 1)
+        unknown = sorted(set(item) - set(("unit",) + UNIT_OPTIONS))
+        if unknown:
+            raise PlanError("%s: unknown key(s) %s (known: unit, %s)" % (where, ", ".join(unknown), ", ".join(UNIT_OPTIONS)))
+        if not item.get("unit"):
+            raise PlanError("%s needs a unit" % where)
+        if item.get("oom_score_adjust") not in (None, ""):
+            to_int(item["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
+        if item.get("memory_accounting") not in (None, ""):
+            to_bool(item["memory_accounting"], where + " memory_accounting")
+        names.append((where, unit_name(item["unit"], where), item))
+    return names
+
+
+def _check_cgroups(cgroups):
+    for index, item in enumerate(cgroups):
+        where = "hardening_cgroups #%d" % (index + 1)
+        unknown = sorted(set(item) - set(CGROUP_OPTIONS))
+        if unknown:
+            raise PlanError("%s: unknown key(s) %s (known: %s)" % (where, ", ".join(unknown), ", ".join(CGROUP_OPTIONS)))
+        if not item.get("path"):
+            raise PlanError("%s needs a path" % where)
+
+
+def plan_units(host, systemd, skipped, protected, limits):
+    """The protected services and the unit limits merged: one systemd_oom call per unit."""
+    units, order = {}, []
+    cap = host["cap_sys_resource"]
+
+    def entry(unit_id):
+        if unit_id not in units:
+            units[unit_id] = {"name": unit_id, "live": True}
+            order.append(unit_id)
+        return units[unit_id]
+
+    def no_live(target, value):
+        target["live"] = False
+        skipped.append({"item": "live oom_score_adj %s of %s" % (value, target["name"]),
+                        "reason": "no CAP_SYS_RESOURCE here%s: the kernel refuses values below 0; the drop-in "
+                                  "(OOMScoreAdjust=) is written and applies where the service starts with the "
+                                  "capability" % container_note(host)})
+
+    if systemd:
+        seen = set()
+        for item in protected:
+            if not item["unit"]:
+                continue
+            known = host["units"].get(item["unit"])
+            if known is None:
+                continue  # not installed: the default list names candidates for several distributions
+            unit_id = known["id"]
+            if unit_id in seen:
+                continue
+            seen.add(unit_id)
+            target = entry(unit_id)
+            target["oom_score_adjust"] = item["oom_score_adjust"]
+            if item["oom_score_adjust"] < 0 and cap is False:
+                no_live(target, item["oom_score_adjust"])
+    for where, name, item in _check_unit_limits(limits):
+        if not systemd:
+            skipped.append({"item": "settings of %s" % name, "reason": "systemd is not the service manager here"})
+            continue
+        known = host["units"].get(name)
+        if known is None and "@." not in name:
+            skipped.append({"item": "settings of %s" % name, "reason": "systemd does not know this unit here"})
+            continue
+        target = entry(known["id"] if known else name)
+        for option in UNIT_OPTIONS:
+            if item.get(option) not in (None, ""):
+                target[option] = item[option]
+        if "oom_score_adjust" in target:
+            target["oom_score_adjust"] = to_int(target["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
+            if target["oom_score_adjust"] < 0 and cap is False and target["live"]:
+                no_live(target, target["oom_score_adjust"])
+        if "memory_accounting" in target:
+            target["memory_accounting"] = to_bool(target["memory_accounting"], where + " memory_accounting")
+    return [units[u] for u in order]
+
+
+def plan_processes(host, systemd, skipped, read, matches):
+    """oom_score_adj calls: protected processes where systemd does not manage them, and expendable ones.
+    A selection whose processes all have the value already, or match nothing, needs no call."""
+    cap = host["cap_sys_resource"]
+    calls = []
+    for call in read["calls"]:
+        if call["role"] != "protected":
+            calls.append(call)
+            continue
+        if systemd:
+            continue
+        if call["value"] < 0 and cap is False:
+            running = [p["pid"] for p in matches[_key(selection(call))]]
+            if running:
+                skipped.append({"item": "live oom_score_adj %s of %s (pid %s)" % (
+                    call["value"], call["name"], ", ".join(str(p) for p in running[:10])),
+                    "reason": "no CAP_SYS_RESOURCE here%s: the kernel refuses values below 0" % container_note(host)})
+            continue
+        calls.append(call)
+    needed, already = [], []
+    for call in calls:
+        selector = selection(call)
+        if selector is None:
+            needed.append(call)
+            continue
+        procs = matches[_key(selector)]
+        pids = [p["pid"] for p in procs]
+        if not pids:
+            already.append(dict(call, pids=[], reason="no process matches"))
+        elif all(p["oom_score_adj"] == call["value"] for p in procs):
+            already.append(dict(call, pids=pids, reason="every selected process has %s already" % call["value"]))
+        else:
+            needed.append(dict(call, pids=pids))
+    return merge_name_calls(needed, matches), already
+
+
+def merge_name_calls(calls, matches):
+    """One oom_score_adj run for several process names with the same value and role.
+
+    oom_score_adj selects one name per run. A regular expression over the command line that
+    matches any of the names as the program (argv[0], with or without a directory) does the same
+    in one run, when it selects exactly the processes the names select now: the host query
+    selected each name's pattern, and an alternation selects what its alternatives select
+    together, so that is checked here. The names stay separate runs when it does not hold (a
+    program that rewrites its argv[0], such as sshd, or a comm that is not the program's name).
+    The module still selects and checks the processes itself when it writes.
+    """
+    groups = {}
+    for call in calls:
+        if set(call) == set(("name", "value", "role", "pids")):
+            groups.setdefault((call["role"], call["value"]), []).append(call)
+    merged, done = [], set()
+    for call in calls:
+        key = (call["role"], call["value"])
+        group = groups.get(key, [])
+        if call not in group or len(group) < 2:
+            merged.append(dict((k, v) for k, v in call.items() if k != "pids"))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        names = sorted(set(c["name"] for c in group))
+        wanted = set(p for c in group for p in c["pids"])
+        by_pattern = set()
+        known = True
+        for name in names:
+            found = matches.get(_key({"pattern": name_pattern([name])}))
+            if found is None:
+                known = False
+                break
+            by_pattern.update(p["pid"] for p in found)
+        if known and by_pattern == wanted:
+            merged.append({"pattern": name_pattern(names), "value": call["value"], "role": call["role"], "names": names})
+        else:
+            merged.extend(dict((k, v) for k, v in c.items() if k != "pids") for c in group)
+    return merged
+
+
+def plan_cgroups(host, skipped, cgroups):
+    _check_cgroups(cgroups)
+    calls = []
+    for item in cgroups:
+        if not host["cgroup"]["memory_writable"]:
+            skipped.append({"item": "cgroup %s" % item["path"],
+                            "reason": host["cgroup"]["reason"] or "the memory cgroup hierarchy is not writable here"})
+            continue
+        calls.append(dict((k, v) for k, v in item.items() if v not in (None, "")))
+    if any("qos_level" in c for c in calls) and not host["qos_level"]:
+        skipped.append({"item": "memory.qos_level", "reason": "this kernel has no memory.qos_level (the openEuler/HCE "
+                                                              "memcg OOM priority); cgroup_memory skips it"})
+    return calls
+
+
+def plan(cfg, info):
+    """The role's plan for one host from its configuration and its oom_host_info result."""
+    try:
+        read = read_config(cfg)
+        host = host_view(info, read)
+        selections = read["selections"]
+        found = (info.get("processes") or []) if isinstance(info, dict) else []
+        if len(found) != len(selections):
+            raise PlanError("the oom_host_info result answers %d process selection(s), the plan asked %d: run it with "
+                            "the arguments of the host query" % (len(found), len(selections)))
+        matches = dict((_key(s), list(f.get("processes") or [])) for s, f in zip(selections, found))
+        systemd = tristate(cfg.get("systemd"), "hardening_systemd")
+        if systemd == "auto":
+            systemd = host["systemd"]["running"]
+        host["systemd"]["managed"] = systemd
+        skipped = []
+        if not systemd and read["protected"]:
+            skipped.append({"item": "OOMScoreAdjust= drop-ins of the protected services",
+                            "reason": "systemd is not the service manager here; running processes get the live value only"})
+        result = {"host": host, "skipped": skipped, "failed": False}
+        result["sysctl"] = plan_sysctl(cfg, host, skipped)
+        result["units"] = plan_units(host, systemd, skipped, read["protected"], read["limits"])
+        result["processes"], result["processes_ok"] = plan_processes(host, systemd, skipped, read, matches)
+        result["cgroups"] = plan_cgroups(host, skipped, read["cgroups"])
+    except PlanError as err:
+        return {"failed": True, "msg": str(err)}
+    if result["sysctl"] and result["sysctl"]["settings"].get("vm.panic_on_oom", "0") != "0":
+        skipped.append({"item": "nothing (warning)",
+                        "reason": "vm.panic_on_oom=%s is asked for: an OOM then panics the host instead of killing "
+                                  "one process%s" % (result["sysctl"]["settings"]["vm.panic_on_oom"],
+                                                     "; vm.* sysctls here are the HOST's" if host["container"] else "")})
+    return result

@@ -626,3 +626,41 @@ def test_fast_mode_events_are_completed_to_the_same_content(block):
         other = fast[line]
         diff = {k for k in ev if ev[k] != other.get(k)}
         assert not diff, (line, {k: (ev[k], other.get(k)) for k in diff})
+
+
+def _count_unwraps(monkeypatch):
+    seen = []
+    real = oom_log._unwrap
+
+    def spy(line, ref_epoch):
+        seen.append(line)
+        return real(line, ref_epoch)
+    monkeypatch.setattr(oom_log, '_unwrap', spy)
+    return seen
+
+
+REPORT_H = (b'Nov 26 00:30:01 h kernel: [1.0] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+            b'Nov 26 00:30:01 h kernel: [1.0] CPU: 1 PID: 5 Comm: x Not tainted 6.6.0 #1\n'
+            b'Nov 26 00:30:01 h kernel: [1.1] Out of memory: Killed process 5 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n'
+            b'Nov 26 00:30:01 h kernel: [1.1] oom_reaper: reaped process 5 (x), now anon-rss:0kB, file-rss:0kB\n')
+
+
+@pytest.mark.parametrize('block', [4096, 1 << 20])
+def test_fast_mode_reads_the_report_start_once_and_not_the_noise_after_the_kill_line(monkeypatch, block):
+    noise = b''.join(b'Nov 26 00:30:02 h sshd[%d]: Disconnected from user deploy 10.0.0.%d\n' % (i, i) for i in range(8))
+    data = noise + REPORT_H + noise
+    ref = parse_lines(data.splitlines(True))
+    seen = _count_unwraps(monkeypatch)
+    evs = _scan(data, False, block)
+    assert _keyset(evs) == _keyset(ref)
+    assert [(e['line'], e['invoker'], e['killed_pid'], e['reaped']) for e in evs] == [(9, 'x', 5, True)]
+    # the look-back's unwrap of the "invoked" line is reused by the region feed
+    assert sum(1 for line in seen if 'invoked oom' in line) == 1
+    # the tail after the kill line passes the window filter: the userspace noise is not unwrapped
+    assert not any('sshd' in line for line in seen)
+
+
+def test_window_filter_knows_journal_byte_array_messages():
+    assert oom_log._interesting(b'{"_TRANSPORT": "kernel", "MESSAGE": [67, 80, 85]}')
+    assert oom_log._interesting(b'{"_TRANSPORT":"kernel","MESSAGE":[67,80,85]}')
+    assert not oom_log._interesting(b'{"_TRANSPORT": "kernel", "MESSAGE": "eth0: link up"}')

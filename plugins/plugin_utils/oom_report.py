@@ -10,7 +10,7 @@ unit tests call these functions directly.
     render_json(report), render_markdown(report), render_html(report), render_prometheus(report)
 
 ``hosts`` is the play's host list (``ansible_play_hosts_all``), ``oom_results`` and ``probe_results``
-the registered results of ``oomkit.linux.oom_facts`` and of the role's probe, one per host in the
+the registered results of ``oomkit.linux.oom_facts`` and ``oomkit.linux.oom_host_info``, one per host in the
 same order (``None`` where the host never ran the task). Every string that comes from a log or a
 process name is attacker-controlled: the renderers escape it for their format.
 """
@@ -178,17 +178,45 @@ def to_plain(value):
 # hosts and events
 # ------------------------------------------------------------------------------------------------
 
+def _main_processes(entries):
+    """The critical processes of the probe, one per service: a child with its parent's name (sshd forks one
+    per login) is a session, not the service."""
+    found = {}
+    for selection in entries or []:
+        for proc in (selection or {}).get('processes') or []:
+            if isinstance(proc, dict) and proc.get('pid') is not None:
+                found[proc['pid']] = proc
+    result = []
+    for pid in sorted(found):
+        proc = found[pid]
+        parent = found.get(proc.get('ppid'))
+        if parent is not None and parent is not proc and parent.get('comm') == proc.get('comm'):
+            continue
+        result.append({'pid': pid, 'comm': proc.get('comm'), 'ppid': proc.get('ppid'),
+                       'oom_score_adj': proc.get('oom_score_adj')})
+    return result
+
+
 def _probe_data(result):
-    """The probe's data: a registered ansible.builtin.script result prints it as JSON on stdout."""
-    if not isinstance(result, dict) or 'stdout' not in result or 'processes' in result:
+    """The probe's data from the registered oomkit.linux.oom_host_info result."""
+    if not isinstance(result, dict) or not result:
         return result
-    if result.get('rc') not in (0, None) or result.get('unreachable'):
-        return {'failed': True, 'msg': result.get('msg') or (result.get('stderr') or result.get('stdout') or '')[:300]}
-    try:
-        data = json.loads(result['stdout'])
-    except ValueError:
-        return {'failed': True, 'msg': 'probe printed no JSON: %s' % (result.get('stdout') or '')[:200]}
-    return data if isinstance(data, dict) else {'failed': True, 'msg': 'probe printed no JSON object'}
+    if result.get('failed'):
+        detail = [str(result.get(k)) for k in ('msg', 'module_stderr') if result.get(k)]
+        return {'failed': True, 'msg': ': '.join(detail) or 'oom_host_info failed'}
+    if result.get('skipped') or result.get('unreachable') or 'runtime_processes' not in result:
+        return result
+    cgroups = {}
+    for path, entry in (result.get('cgroups') or {}).items():
+        if isinstance(entry, dict) and entry.get('exists') and entry.get('usage_kb') is not None:
+            cgroups[path] = {'usage_kb': entry.get('usage_kb'), 'limit_kb': entry.get('limit_kb')}
+    return {
+        'processes': _main_processes(result.get('processes')),
+        'container_runtimes': sorted(result.get('runtime_processes') or []),
+        'runs_containers': bool(result.get('runs_containers')),
+        'in_container': bool((result.get('container') or {}).get('in_container')),
+        'cgroups': cgroups,
+    }
 
 
 def _host_record(name, oom_result, probe_result, active):

@@ -277,7 +277,6 @@ def test_systemctl_show_failure_is_an_error(tmp_path):
     (params(processes=[{"include_children": True}]), "processes #1: no selector given"),
     (params(processes=[{"user": "no-such-user-oomkit"}]), "processes #1: user 'no-such-user-oomkit' does not exist"),
     (params(processes=["sshd"]), "processes #1 must be a mapping"),
-    (params(cgroups=["a\nb"]), "cgroups: 'a\\nb' is not a cgroup path"),
     (params(sysctls=["vm..x"]), "sysctls: 'vm..x' is not a valid sysctl name"),
 ])
 def test_bad_input_is_refused_before_reading(tmp_path, bad, message):
@@ -293,6 +292,14 @@ def test_writable_says_what_is_missing(tmp_path):
     fs = build_host(tmp_path, "v1")
     state = H.writable(fs, H._mounts(fs), "/proc/sys/vm/nothing", "/proc/sys", "")
     assert state["writable"] is False and state["reason"] == "/proc/sys/vm/nothing does not exist here"
+
+
+def test_cgroup_paths_from_logs_get_errors_not_failures(container_host):
+    cgroups = H.gather(container_host, no_systemctl, params(cgroups=["/a\nb", "", "/x\0y", "/batch"]))["cgroups"]
+    assert "newline" in cgroups["/a\nb"]["error"] and cgroups["/a\nb"]["exists"] is False
+    assert cgroups[""]["error"] == "'' is not a cgroup path"
+    assert "NUL" in cgroups["/x\0y"]["error"]
+    assert cgroups["/batch"]["exists"] is True
 
 
 def test_cgroup_limit_and_unlimited_on_v1(container_host):

@@ -71,9 +71,11 @@ def event(**fields):
 
 
 def probe(processes=(), runtimes=(), cgroups=None, in_container=False):
-    return {'changed': False, 'rc': 0, 'stdout': json.dumps({
-        'processes': list(processes), 'container_runtimes': list(runtimes), 'runs_containers': bool(runtimes),
-        'in_container': in_container, 'cgroups': cgroups or {}}), 'stderr': ''}
+    """A registered oomkit.linux.oom_host_info result, as the diagnosis role runs it."""
+    return {'changed': False, 'runtime_processes': list(runtimes), 'runs_containers': bool(runtimes),
+            'container': {'in_container': in_container, 'runtime': 'podman' if in_container else None, 'evidence': []},
+            'processes': [{'selector': {'name': p['comm']}, 'processes': [p]} for p in processes],
+            'cgroups': dict((path, dict(usage, exists=True)) for path, usage in (cgroups or {}).items())}
 
 
 def rules(report, host=None):
@@ -163,7 +165,8 @@ def test_host_states_unreachable_failed_not_run_and_removed():
 
 
 def test_probe_failure_is_a_note_not_a_failure():
-    report = R.build_report(['h'], [config_only()], [{'rc': 1, 'stdout': '', 'stderr': 'python3: not found'}], now=NOW)
+    failed = {'failed': True, 'msg': 'MODULE FAILURE', 'module_stderr': '/bin/sh: python3: not found', 'rc': 127}
+    report = R.build_report(['h'], [config_only()], [failed], now=NOW)
     assert report['hosts'][0]['status'] == 'ok'
     assert 'python3: not found' in report['hosts'][0]['message']
 

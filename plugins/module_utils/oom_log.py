@@ -976,7 +976,6 @@ class OomParser(object):
         ev['killed_pid'] = pid
         ev['killed_comm'] = comm
         ev['_kill_uptime'] = w.uptime
-        ev['_kill_epoch'] = w.epoch
         prefix = msg[:m.start()].strip().rstrip(':').strip()
         if prefix:
             ev['_kill_prefix'] = prefix

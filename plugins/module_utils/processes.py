@@ -509,6 +509,21 @@ def _unit_member_pids(fs, control_group):
     return set()
 
 
+# The selector options as an AnsibleModule argument spec, shared by every module that selects
+# processes (oom_score_adj, oom_host_info) so they accept exactly the same selectors.
+SELECTOR_ARGUMENT_SPEC = dict(
+    pid=dict(type="int"),
+    pids=dict(type="list", elements="int"),
+    pidfile=dict(type="path"),
+    name=dict(type="str"),
+    pattern=dict(type="str"),
+    user=dict(type="str"),
+    cgroup=dict(type="str"),
+    unit=dict(type="str"),
+    include_children=dict(type="bool", default=False),
+)
+
+
 def select_processes(fs, selector, run_command=None, exclude_pids=()):
     """Scan /proc once and return the matching processes (see the module docstring)."""
     if isinstance(selector, dict):

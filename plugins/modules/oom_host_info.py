@@ -445,22 +445,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oomkit.linux.plugins.module_utils.host_info import HostInfoError, gather
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
+from ansible_collections.oomkit.linux.plugins.module_utils.processes import SELECTOR_ARGUMENT_SPEC
 
 
 def argument_spec():
     return dict(
         units=dict(type="list", elements="str", default=[]),
-        processes=dict(type="list", elements="dict", default=[], options=dict(
-            pid=dict(type="int"),
-            pids=dict(type="list", elements="int"),
-            pidfile=dict(type="path"),
-            name=dict(type="str"),
-            pattern=dict(type="str"),
-            user=dict(type="str"),
-            cgroup=dict(type="str"),
-            unit=dict(type="str"),
-            include_children=dict(type="bool", default=False),
-        )),
+        processes=dict(type="list", elements="dict", default=[], options=dict(SELECTOR_ARGUMENT_SPEC)),
         cgroups=dict(type="list", elements="str", default=[]),
         sysctls=dict(type="list", elements="str", default=[]),
     )

@@ -243,6 +243,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
+    SELECTOR_ARGUMENT_SPEC,
     ProcessSelector,
     SelectorError,
     has_cap_sys_resource,
@@ -262,19 +263,12 @@ UNIT_WARNING = ("oom_score_adj of unit %s was set on its running processes only:
 
 
 def argument_spec():
-    return dict(
+    spec = dict(SELECTOR_ARGUMENT_SPEC)
+    spec.update(
         value=dict(type="int", required=True),
-        pid=dict(type="int"),
-        pids=dict(type="list", elements="int"),
-        pidfile=dict(type="path"),
-        name=dict(type="str"),
-        pattern=dict(type="str"),
-        user=dict(type="str"),
-        cgroup=dict(type="str"),
-        unit=dict(type="str"),
-        include_children=dict(type="bool", default=False),
         missing=dict(type="str", choices=["fail", "ok"], default="fail"),
     )
+    return spec
 
 
 def build_module():

@@ -6,53 +6,28 @@ check mode only, on this machine's real memory controller."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.oomkit.linux.plugins.modules import cgroup_memory
 from ansible_collections.oomkit.linux.tests.unit.fixtures.cgroups.trees import build_host
+from ansible_collections.oomkit.linux.tests.unit.plugins.modules.harness import run_main
 
 M = 1024 * 1024
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed, warnings):
-        super(ModuleExit, self).__init__(json.dumps(result, default=str))
-        self.result = result
-        self.failed = failed
-        self.warnings = warnings
-
-
 @pytest.fixture(autouse=True)
-def capture_exit(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **result):
-        raise ModuleExit(result, False, list(warnings))
-
-    def fail_json(self, **result):
-        raise ModuleExit(result, True, list(warnings))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
-    warnings[:] = []
+def capture_exit(module_exit):
+    return module_exit
 
 
 def run_module(monkeypatch, fs, args, check=False, diff=False):
     if fs is not None:
         monkeypatch.setattr(cgroup_memory, "HostFS", lambda root="/": fs)
         monkeypatch.setattr(cgroup_memory, "page_size", lambda: 4096)
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(ModuleExit) as outcome:
-            cgroup_memory.main()
-    return outcome.value
+    return run_main(cgroup_memory.main, args, check_mode=check, diff=diff)
 
 
 def snapshot(root):

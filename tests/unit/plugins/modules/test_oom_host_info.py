@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
@@ -16,41 +15,24 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
 from ansible_collections.oomkit.linux.plugins.modules import oom_host_info as module_under_test
+from ansible_collections.oomkit.linux.tests.unit.plugins.modules.harness import run_main
 from ansible_collections.oomkit.linux.tests.unit.fixtures.cgroups.trees import build_host
 from ansible_collections.oomkit.linux.tests.unit.plugins.module_utils.test_processes import FakeProc
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(json.dumps(result, default=str))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture(autouse=True)
-def exits(monkeypatch):
-    def exit_json(self, **result):
-        raise ModuleExit(result, failed=False)
-
-    def fail_json(self, **result):
-        raise ModuleExit(result, failed=True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+def exits(module_exit):
+    return module_exit
 
 
 def run(args, fs=None, check_mode=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    with patch_module_args(args):
-        with pytest.raises(ModuleExit) as outcome:
-            if fs is None:
-                module_under_test.main()
-            else:
-                module = basic.AnsibleModule(argument_spec=module_under_test.argument_spec(), supports_check_mode=True)
-                module_under_test.run_module(module, fs)
-    return outcome.value
+    def entry():
+        if fs is None:
+            module_under_test.main()
+        else:
+            module = basic.AnsibleModule(argument_spec=module_under_test.argument_spec(), supports_check_mode=True)
+            module_under_test.run_module(module, fs)
+    return run_main(entry, args, check_mode=check_mode)
 
 
 @pytest.fixture

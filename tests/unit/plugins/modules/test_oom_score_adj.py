@@ -10,7 +10,6 @@ the last ones run main() against real child processes of this machine.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import subprocess
 import time
@@ -18,11 +17,11 @@ import time
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.oomkit.linux.plugins.module_utils import processes as P
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
 from ansible_collections.oomkit.linux.plugins.modules import oom_score_adj as module_under_test
+from ansible_collections.oomkit.linux.tests.unit.plugins.modules.harness import run_main
 from ansible_collections.oomkit.linux.tests.unit.plugins.module_utils.test_processes import (
     CAPS_ALL,
     FakeProc,
@@ -30,27 +29,9 @@ from ansible_collections.oomkit.linux.tests.unit.plugins.module_utils.test_proce
 )
 
 
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(json.dumps(result, default=str))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture
-def warnings(monkeypatch):
-    seen = []
-
-    def exit_json(self, **result):
-        raise ModuleExit(result, failed=False)
-
-    def fail_json(self, **result):
-        raise ModuleExit(result, failed=True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: seen.append(text))
-    return seen
+def warnings(module_exit):
+    return module_exit
 
 
 @pytest.fixture
@@ -59,18 +40,12 @@ def proc(tmp_path):
 
 
 def run(args, root=None, check_mode=False, diff=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises(ModuleExit) as outcome:
-            if root is None:
-                module_under_test.main()
-            else:
-                module_under_test.run_module(module_under_test.build_module(), HostFS(str(root)))
-    return outcome.value
+    def entry():
+        if root is None:
+            module_under_test.main()
+        else:
+            module_under_test.run_module(module_under_test.build_module(), HostFS(str(root)))
+    return run_main(entry, args, check_mode=check_mode, diff=diff)
 
 
 def statuses(outcome):

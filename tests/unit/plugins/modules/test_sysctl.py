@@ -6,40 +6,19 @@ these run the module in check mode against this machine's real /proc/sys (read o
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.oomkit.linux.plugins.modules import sysctl as sysctl_module
-
-
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(json.dumps(result, default=str))
-        self.result = result
-        self.failed = failed
+from ansible_collections.oomkit.linux.tests.unit.plugins.modules.harness import run_main
 
 
 @pytest.fixture(autouse=True)
-def capture_exit(monkeypatch):
-    def exit_json(self, **result):
-        raise ModuleExit(result, failed=False)
-
-    def fail_json(self, **result):
-        raise ModuleExit(result, failed=True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+def exits(module_exit):
+    return module_exit
 
 
 def run_module(args):
-    with patch_module_args(args):
-        with pytest.raises(ModuleExit) as outcome:
-            sysctl_module.main()
-    return outcome.value
+    return run_main(sysctl_module.main, args)
 
 
 def read_live(name):
@@ -62,8 +41,8 @@ def test_absent_needs_keys():
 def test_check_mode_against_the_real_kernel_changes_nothing(tmp_path):
     current = read_live("vm.oom_dump_tasks")
     wanted = "0" if current != "0" else "1"
-    outcome = run_module({"settings": {"vm.oom_dump_tasks": wanted}, "sysctl_file": str(tmp_path / "x.conf"),
-                          "_ansible_check_mode": True, "_ansible_diff": True})
+    outcome = run_main(sysctl_module.main, {"settings": {"vm.oom_dump_tasks": wanted}, "sysctl_file": str(tmp_path / "x.conf")},
+                       check_mode=True, diff=True)
     assert not outcome.failed and outcome.result["changed"]
     assert outcome.result["settings"]["vm.oom_dump_tasks"]["live_before"] == current
     assert outcome.result["settings"]["vm.oom_dump_tasks"]["live_after"] == wanted

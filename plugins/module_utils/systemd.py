@@ -424,6 +424,21 @@ def parse_version(text):
     raise SystemdError("cannot read the systemd version from `systemctl --version`: %r" % ((text or "")[:200],))
 
 
+def module_runner(module):
+    """A runner (argv -> rc, out, err) for the helpers here, built on an AnsibleModule.
+
+    Output is asked for in the C locale, uncoloured and without a pager, so it parses the same
+    everywhere; a program that is not installed gives rc 127, as a shell would.
+    """
+    def run(argv):
+        binary = module.get_bin_path(argv[0])
+        if binary is None:
+            return 127, "", "%s: command not found" % argv[0]
+        return module.run_command([binary] + list(argv[1:]),
+                                  environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
+    return run
+
+
 def detect_version(runner):
     rc, out, err = runner(["systemctl", "--version"])
     if rc != 0:

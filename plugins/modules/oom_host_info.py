@@ -446,6 +446,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.oomkit.linux.plugins.module_utils.host_info import HostInfoError, gather
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import SELECTOR_ARGUMENT_SPEC
+from ansible_collections.oomkit.linux.plugins.module_utils.systemd import module_runner
 
 
 def argument_spec():
@@ -457,20 +458,9 @@ def argument_spec():
     )
 
 
-def systemctl_runner(module):
-    """run_command for systemctl; rc 127 when it is not installed."""
-    def run(argv):
-        binary = module.get_bin_path(argv[0])
-        if binary is None:
-            return 127, "", "%s: command not found" % argv[0]
-        return module.run_command([binary] + list(argv[1:]),
-                                  environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
-    return run
-
-
 def run_module(module, fs):
     try:
-        info = gather(fs, systemctl_runner(module), module.params, exclude_pids=[os.getpid(), os.getppid()])
+        info = gather(fs, module_runner(module), module.params, exclude_pids=[os.getpid(), os.getppid()])
     except (HostInfoError, HostError) as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, **info)

@@ -255,6 +255,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     select_processes,
 )
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ApplyError, Transaction
+from ansible_collections.oomkit.linux.plugins.module_utils.systemd import module_runner
 
 SELECTORS = ["pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", "unit"]
 
@@ -280,17 +281,6 @@ def build_module():
     )
 
 
-def systemctl_runner(module):
-    """run_command for processes.unit_control_group: rc 127 when systemctl is absent."""
-    def run(argv):
-        binary = module.get_bin_path(argv[0])
-        if binary is None:
-            return 127, "", "%s: command not found" % argv[0]
-        return module.run_command([binary] + list(argv[1:]),
-                                  environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
-    return run
-
-
 def build_diff(results):
     """One line per changed process: ``pid 4242 (sleep): 0`` before, ``...: 500`` after."""
     changed = [r for r in results if r["status"] == "changed"]
@@ -310,7 +300,7 @@ def run_module(module, fs):
         module.fail_json(msg="value %d is out of range: oom_score_adj takes -1000..1000" % value, processes=[], value=value)
     selector = ProcessSelector.from_params(params)
     try:
-        processes = select_processes(fs, selector, run_command=systemctl_runner(module), exclude_pids=[os.getpid()])
+        processes = select_processes(fs, selector, run_command=module_runner(module), exclude_pids=[os.getpid()])
         changes = plan_oom_score_adj(fs, processes, value)
     except (SelectorError, HostError) as err:
         module.fail_json(msg=str(err), processes=[], value=value)

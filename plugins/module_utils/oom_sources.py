@@ -25,6 +25,8 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import CgroupError, detect_layout
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     EventCollector,
     OomParser,
@@ -545,44 +547,13 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
 # --------------------------------------------------------------------------------------------
 
 def cgroup_layout(root='/'):
-    """(version, memory_root) from /proc/self/mountinfo: 'v1', 'v2', 'hybrid' or None."""
-    text = _read(root, '/proc/self/mountinfo') or ''
-    v1_memory = None
-    v2 = None
-    any_v1 = False
-    for line in text.splitlines():
-        parts = line.split(' - ', 1)
-        if len(parts) != 2:
-            continue
-        left = parts[0].split()
-        right = parts[1].split()
-        if len(left) < 5 or not right:
-            continue
-        mnt = left[4].replace('\\040', ' ')
-        fstype = right[0]
-        opts = right[2] if len(right) > 2 else ''
-        if fstype == 'cgroup2':
-            if v2 is None or mnt == '/sys/fs/cgroup':
-                v2 = mnt
-        elif fstype == 'cgroup':
-            any_v1 = True
-            if 'memory' in opts.split(','):
-                v1_memory = mnt
-    if any_v1 and v2:
-        version = 'hybrid'
-    elif any_v1:
-        version = 'v1'
-    elif v2:
-        version = 'v2'
-    else:
-        version = None
-    if v1_memory:
-        return version, v1_memory, 'v1'
-    if v2 and os.path.exists(_path(root, os.path.join(v2, 'cgroup.controllers'))):
-        ctrl = _read(root, os.path.join(v2, 'cgroup.controllers')) or ''
-        if 'memory' in ctrl.split():
-            return version, v2, 'v2'
-    return version, None, None
+    """(version, memory_root, memory_version) of the host: the cgroup detection of
+    ``cgroups.detect_layout``; (None, None, None) when no memory controller can be found."""
+    try:
+        layout = detect_layout(HostFS(root))
+    except (CgroupError, HostError):
+        return None, None, None
+    return layout.version, layout.memory.mount_point, layout.memory.version
 
 
 def _limit_kb(root, d, mem_version):

@@ -25,8 +25,6 @@ import subprocess
 import tempfile
 import time
 
-from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import CgroupError, detect_layout
-from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     EventCollector,
     OomParser,
@@ -549,6 +547,10 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
 def cgroup_layout(root='/'):
     """(version, memory_root, memory_version) of the host: the cgroup detection of
     ``cgroups.detect_layout``; (None, None, None) when no memory controller can be found."""
+    # Imported here: parsing logs alone (the hot path, and bench/) never needs the cgroup code.
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import CgroupError, detect_layout
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
     try:
         layout = detect_layout(HostFS(root))
     except (CgroupError, HostError):

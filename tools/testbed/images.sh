@@ -54,6 +54,11 @@ build_image() {
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
   # systemd fills in the machine id at boot; an empty file marks a fresh image.
   [[ -e $rootfs/etc/machine-id ]] && : >"$rootfs/etc/machine-id"
+  # vm.* sysctls are not namespaced: in a privileged container, systemd-sysctl at boot would write
+  # the image's defaults into the HOST's kernel. Tests set sysctls themselves, so mask it.
+  if [[ -e $rootfs/lib/systemd/system/systemd-sysctl.service ]]; then
+    ln -sfn /dev/null "$rootfs/etc/systemd/system/systemd-sysctl.service"
+  fi
   old_id=$(podman image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
   log "importing $name"
   tar --numeric-owner -C "$rootfs" -cf - . | podman import --quiet "${change_args[@]}" - "$name" >/dev/null

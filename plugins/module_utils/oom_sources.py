@@ -152,6 +152,19 @@ class _TailKeeper(object):
         return n
 
 
+def _scan_into(stream, parser, st):
+    """Scan a command's output into ``parser``; bad content makes the source partial, never fatal."""
+    try:
+        nbytes, nlines, _end = scan_stream(stream, parser, stats=st)
+        st['bytes'] = nbytes
+        st['lines'] = nlines
+    except Exception as e:  # pylint: disable=broad-except
+        st['status'] = 'partial'
+        st['errors'] += 1
+        st['messages'].append('%s: %s' % (type(e).__name__, e))
+    parser.close()
+
+
 class SourceReader(object):
     """Reads the requested sources into one :class:`EventCollector`."""
 
@@ -347,15 +360,7 @@ class SourceReader(object):
             st['messages'].append(str(e))
             return
         tail = _TailKeeper(proc.stdout)
-        try:
-            nbytes, nlines, _end = scan_stream(tail, parser, stats=st)
-            st['bytes'] = nbytes
-            st['lines'] = nlines
-        except Exception as e:  # pylint: disable=broad-except
-            st['status'] = 'partial'
-            st['errors'] += 1
-            st['messages'].append('%s: %s' % (type(e).__name__, e))
-        parser.close()
+        _scan_into(tail, parser, st)
         err = proc.stderr.read().decode('utf-8', 'replace').strip()
         rc = proc.wait()
         proc.stdout.close()
@@ -438,15 +443,7 @@ class SourceReader(object):
                 return
             count_emit(ev)
         parser = self._parser('dmesg', st, emit=emit, boot_epoch=self.boot_epoch)
-        try:
-            nbytes, nlines, _end = scan_stream(io.BytesIO(data), parser, stats=st)
-            st['bytes'] = nbytes
-            st['lines'] = nlines
-        except Exception as e:  # pylint: disable=broad-except
-            st['status'] = 'partial'
-            st['errors'] += 1
-            st['messages'].append('%s: %s' % (type(e).__name__, e))
-        parser.close()
+        _scan_into(io.BytesIO(data), parser, st)
         if self.new_state is not None:
             self.new_state['dmesg'] = {'boot_id': boot_id, 'seq': last_seq if last_seq is not None else
                                        (prev or {}).get('seq'), 'uptime': max_up[0]}

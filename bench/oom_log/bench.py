@@ -297,7 +297,8 @@ def _child_parse(path, state, workers):
     el = time.perf_counter() - t0
     src = res['sources'][0]
     print(json.dumps({'seconds': el, 'events': res['summary']['total'], 'by_cause': res['summary']['by_cause'],
-                      'bytes': src['bytes'], 'lines': src['lines'], 'status': src['status']}))
+                      'bytes': src['bytes'], 'lines': src['lines'], 'status': src['status'],
+                      'workers': src['workers']}))
 
 
 CPU = {}
@@ -354,6 +355,7 @@ def main():
     me = [sys.executable, '-S', os.path.abspath(__file__)]
     grep_times = []
     parse_times = []
+    worker_counts = []
     inproc_times = []
     rss = []
     grep_count = None
@@ -367,6 +369,7 @@ def main():
         rss.append(peak)
         parsed = json.loads(out)
         inproc_times.append(parsed['seconds'])
+        worker_counts.append(parsed['workers'])
     one_t = None
     if args.workers != 1:
         one_t, _out, one_rss = _run_child(me + ['--child-parse', path, '-', '1'])
@@ -381,7 +384,8 @@ def main():
     print('grep -cE %r: %d matching lines' % (GREP_RE, grep_count))
     print('parser: %d events %s' % (parsed['events'], json.dumps(parsed['by_cause'], sort_keys=True)))
     print('grep   : best %.3fs  (%.0f MiB/s)  runs %s' % (g, mib / g, ' '.join('%.3f' % x for x in grep_times)))
-    print('parser : best %.3fs  (%.0f MiB/s)  runs %s' % (p, mib / p, ' '.join('%.3f' % x for x in parse_times)))
+    print('parser : best %.3fs  (%.0f MiB/s)  runs %s  (workers %s)' % (
+        p, mib / p, ' '.join('%.3f' % x for x in parse_times), ' '.join(str(w) for w in worker_counts)))
     print('ratio parser/grep: %.2f (best vs best), %.2f (median vs median)' % (
         p / g, sorted(parse_times)[len(parse_times) // 2] / sorted(grep_times)[len(grep_times) // 2]))
     gc = min(CPU['grep'][-args.repeat:])

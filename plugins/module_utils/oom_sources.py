@@ -26,6 +26,7 @@ import tempfile
 import time
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
+    PARALLEL_MIN_BYTES,
     EventCollector,
     OomParser,
     is_strict_ancestor,
@@ -44,17 +45,63 @@ MAX_CGROUPS = 20000
 UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
 
 
-def auto_workers():
-    """Processes for one large file: 2 when the host has an idle CPU for the second one, else 1
-    (on a busy host a second process only adds work: CPU shares, not cores, are the limit)."""
-    cpus = os.cpu_count() or 1
+def usable_cpus(root='/'):
+    """CPUs this process may really use: its affinity mask, capped by a CFS quota of its own
+    cgroup (a container limited to one CPU gains nothing from a second process)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = None
+    text = _read(root, '/sys/fs/cgroup/cpu.max')
+    if text:
+        fields = text.split()
+        if len(fields) == 2 and fields[0] != 'max':
+            quota = _ratio(fields[0], fields[1])
+    else:
+        quota = _ratio(_read(root, '/sys/fs/cgroup/cpu/cpu.cfs_quota_us'),
+                       _read(root, '/sys/fs/cgroup/cpu/cpu.cfs_period_us'))
+    if quota is not None:
+        cpus = min(cpus, max(1, int(quota)))
+    return max(1, cpus)
+
+
+def _ratio(num, den):
+    try:
+        n, d = int(num), int(den)
+    except (TypeError, ValueError):
+        return None
+    return n / d if n > 0 and d > 0 else None
+
+
+def runnable_others(root='/', samples=3):
+    """Tasks runnable right now besides this one (the ``running/total`` field of
+    /proc/loadavg, median of a few readings a millisecond apart).  The load averages lag by a
+    minute and would count a job that has just ended; this is what the CPUs are doing now."""
+    counts = []
+    for k in range(samples):
+        if k:
+            time.sleep(0.001)
+        fields = (_read(root, '/proc/loadavg') or '').split()
+        try:
+            counts.append(int(fields[3].split('/')[0]) - 1)
+        except (IndexError, ValueError):
+            return None
+    counts.sort()
+    return max(0, counts[len(counts) // 2])
+
+
+def auto_workers(root='/'):
+    """Processes for one large file: 2 when this process may use two CPUs and one of them is
+    idle for the second process, else 1 (on a busy host a second process only adds work: CPU
+    time, not cores, is then the limit)."""
+    cpus = usable_cpus(root)
     if cpus < 2:
         return 1
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
+    busy = runnable_others(root)
+    if busy is None:
         return 1
-    return 2 if load < cpus - 1 else 1
+    return 2 if (os.cpu_count() or cpus) - busy >= 2 else 1
 
 
 def _path(root, p):
@@ -178,9 +225,8 @@ class SourceReader(object):
         self.collector = EventCollector(since=self.since, until=self.until, max_events=max_events)
         self.state = state
         self.new_state = {'version': STATE_VERSION, 'files': {}} if state is not None else None
-        if workers is None:
-            workers = auto_workers()
-        self.workers = max(1, int(workers))
+        # None: chosen by auto_workers() when a file large enough to split is met
+        self.workers = None if workers is None else max(1, int(workers))
         self.block_size = block_size
         self.stats = []
         self.journalctl = journalctl
@@ -202,7 +248,7 @@ class SourceReader(object):
     def _stat(self, name, kind, path=None):
         st = {'name': name, 'type': kind, 'path': path, 'status': 'ok', 'bytes': 0, 'lines': 0,
               'skipped': 0, 'errors': 0, 'events': 0, 'messages': [], 'start_offset': 0,
-              'incremental': False}
+              'incremental': False, 'workers': 1}
         self.stats.append(st)
         return st
 
@@ -291,7 +337,12 @@ class SourceReader(object):
         ref = fst.st_mtime
         parser = self._parser(shown, st, emit=emit, ref_epoch=ref)
         factory = None
-        if self.workers > 1:
+        workers = self.workers
+        if workers is None:
+            splittable = fst.st_size - start >= PARALLEL_MIN_BYTES and not path.endswith('.gz')
+            workers = auto_workers(self.root) if splittable else 1
+        st['workers'] = workers
+        if workers > 1:
             include_tasks = self.include_tasks
 
             def factory(emit_, stats_):
@@ -302,7 +353,7 @@ class SourceReader(object):
         end = start
         try:
             nbytes, nlines, end = scan_file(path, parser, start_offset=start, start_line=start_line,
-                                            workers=self.workers, parser_factory=factory, stats=st, **kwargs)
+                                            workers=workers, parser_factory=factory, stats=st, **kwargs)
             st['bytes'] = nbytes
             st['lines'] = nlines
         except (IOError, OSError, EOFError, ValueError) as e:

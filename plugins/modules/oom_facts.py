@@ -94,7 +94,8 @@ options:
   workers:
     description:
       - Processes used to scan one large (64 MiB or more) uncompressed file.
-      - V(0) uses 2 when the host has two CPUs and the load leaves one idle, else 1.
+      - V(0) uses 2 when this process may use two CPUs (affinity and cgroup CPU quota) and the tasks
+        runnable at that moment leave one of the host's CPUs idle, else 1.
     type: int
     default: 0
 attributes:
@@ -425,6 +426,10 @@ ansible_facts:
             incremental:
               description: V(true) when the run resumed from O(state_file).
               type: bool
+            workers:
+              description:
+                - Processes that scanned this source (more than 1 only for a large uncompressed file, see O(workers)).
+              type: int
             messages:
               description: Human-readable notes (errors, rotation detected, ...).
               type: list

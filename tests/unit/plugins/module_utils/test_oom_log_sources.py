@@ -314,8 +314,26 @@ def test_state_file_directory_is_created(tmp_path):
     shutil.rmtree(str(tmp_path / 'deep'))
 
 
-@pytest.mark.parametrize('cpus,load,expected', [(2, 0.2, 2), (2, 1.5, 1), (1, 0.0, 1), (8, 3.0, 2)])
-def test_auto_workers_follows_the_load(monkeypatch, cpus, load, expected):
+@pytest.mark.parametrize('cpus,running,files,expected', [
+    (2, 1, {}, 2),                                          # only this process runs: one CPU idle
+    (2, 2, {}, 1),                                          # another task holds the second CPU
+    (8, 5, {}, 2),
+    (1, 1, {}, 1),                                          # one CPU in the affinity mask
+    (2, 1, {'cpu.max': '50000 100000\n'}, 1),               # cgroup v2 quota of half a CPU
+    (2, 1, {'cpu.max': 'max 100000\n'}, 2),
+    (2, 1, {'cpu/cpu.cfs_quota_us': '100000\n', 'cpu/cpu.cfs_period_us': '100000\n'}, 1),
+    (2, 1, {'cpu/cpu.cfs_quota_us': '-1\n', 'cpu/cpu.cfs_period_us': '100000\n'}, 2),
+    (2, None, {}, 1),                                       # no /proc/loadavg: stay on one process
+])
+def test_auto_workers_follows_what_the_cpus_do_now(tmp_path, monkeypatch, cpus, running, files, expected):
     monkeypatch.setattr(os, 'cpu_count', lambda: cpus)
-    monkeypatch.setattr(os, 'getloadavg', lambda: (load, load, load))
-    assert oom_sources.auto_workers() == expected
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(cpus)))
+    if running is not None:
+        (tmp_path / 'proc').mkdir()
+        # the 1-minute average says busy: only the instant runnable count may decide
+        (tmp_path / 'proc' / 'loadavg').write_text('3.00 3.00 3.00 %d/200 4242\n' % running)
+    for rel, text in files.items():
+        target = tmp_path / 'sys' / 'fs' / 'cgroup' / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    assert oom_sources.auto_workers(str(tmp_path)) == expected

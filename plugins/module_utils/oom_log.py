@@ -467,8 +467,6 @@ _LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup 
                    b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
 MAX_DEFERRED_REGION = 64 * 1024
-# a scan worker hands back raw reports of its newest events only
-DEFERRED_KEEP = 1000
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
                     b'on memory', b'cpuset=', b'"MESSAGE":[')
 MAX_TASK_ROWS = 20000
@@ -1511,9 +1509,11 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
     return total, range_lines, consumed_end
 
 
-def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, thorough=False):
+def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, thorough=False,
+                   trim=None):
     """Split [start, start+size) into ``workers`` ranges at line starts (preferably at the start of
-    a report); forked children scan all ranges but the first.  Returns (events, bytes, lines,
+    a report); forked children scan all ranges but the first.  ``trim(events)`` drops, in each
+    worker, the raw reports of events that cannot be returned.  Returns (events, bytes, lines,
     stats) with absolute line numbers, or None when a child failed."""
     bounds = [start]
     with open(path, 'rb') as f:
@@ -1542,7 +1542,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
             try:
                 os.close(rfd)
                 res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                                  thorough)
+                                  thorough, trim)
                 data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(wfd, 'wb') as w:
                     w.write(data)
@@ -1555,7 +1555,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     results = []
     try:
         results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1,
-                                   thorough))
+                                   thorough, trim))
     finally:
         for pid, rfd in children:
             with os.fdopen(rfd, 'rb') as r:
@@ -1586,7 +1586,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     return events, total_bytes, lines - start_line, stats
 
 
-def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False):
+def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, trim=None):
     events = []
     stats = {'skipped': 0, 'errors': 0}
     parser = parser_factory(events.append, stats)
@@ -1596,19 +1596,20 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
                                                    block_size=block_size, stats=stats, offset=start,
                                                    thorough=thorough)
         parser.close()
-    # raw reports for the deferred full parse: only the newest ones can be returned; the others
-    # would only cost memory on the way back to the parent
-    for ev in events[:-DEFERRED_KEEP]:
-        ev.pop('_region', None)
+    # raw reports for the deferred full parse are only worth their memory (and the way back to
+    # the parent) for events that can still be returned
+    if trim is not None:
+        trim(events)
     return events, min(nbytes, end - start), nlines, consumed_end, stats
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
-              parser_factory=None, stats=None, thorough=None):
+              parser_factory=None, stats=None, thorough=None, trim=None):
     """Scan a plain or gzip file from ``start_offset``.  Returns (bytes_read, lines, end_offset).
 
     With ``workers`` > 1 and a large uncompressed file, ranges are scanned in forked children
     (``parser_factory(emit, stats)`` builds their parsers); their events go to ``parser.emit``.
+    ``trim`` (see :meth:`EventCollector.trim_regions`) keeps the children's results small.
     The caller closes ``parser``.
     """
     if path.endswith('.gz'):
@@ -1626,7 +1627,8 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
     if thorough is None:
         thorough = todo < FAST_MIN_BYTES
     if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
-        res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers, thorough)
+        res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers, thorough,
+                             trim)
         if res is not None:
             events, nbytes, nlines, st = res
             for ev in events:
@@ -1758,13 +1760,9 @@ class EventCollector(object):
 
     def add(self, ev):
         ep = ev.get('_epoch')
-        if ep is not None:
-            if self.since is not None and ep < self.since:
-                self.filtered += 1
-                return
-            if self.until is not None and ep > self.until:
-                self.filtered += 1
-                return
+        if self._outside(ep):
+            self.filtered += 1
+            return
         if self._is_dup(ev):
             self.duplicates += 1
             return
@@ -1801,6 +1799,23 @@ class EventCollector(object):
             else:
                 dropped = heapq.heappushpop(self._heap, item)
                 self._live.pop(dropped[1], None)
+
+    def _outside(self, ep):
+        return ep is not None and (self.since is not None and ep < self.since or
+                                   self.until is not None and ep > self.until)
+
+    def trim_regions(self, events):
+        """Drop the raw report text (kept for the deferred full parse) of those of ``events``, in
+        the order read, that :meth:`add` could not keep among the newest ``max_events``."""
+        if self.max_events is None:
+            return
+        ranked = sorted(((ev.get('_epoch'), seq) for seq, ev in enumerate(events)
+                         if not self._outside(ev.get('_epoch'))),
+                        key=lambda x: (x[0] if x[0] is not None else float('-inf'), x[1]))
+        keep = set(seq for _ep, seq in ranked[-self.max_events:]) if self.max_events > 0 else set()
+        for seq, ev in enumerate(events):
+            if seq not in keep:
+                ev.pop('_region', None)
 
     def events(self):
         items = sorted(self._heap, key=lambda x: (x[0], x[1]))

@@ -353,7 +353,8 @@ class SourceReader(object):
         end = start
         try:
             nbytes, nlines, end = scan_file(path, parser, start_offset=start, start_line=start_line,
-                                            workers=workers, parser_factory=factory, stats=st, **kwargs)
+                                            workers=workers, parser_factory=factory, stats=st,
+                                            trim=self.collector.trim_regions, **kwargs)
             st['bytes'] = nbytes
             st['lines'] = nlines
         except (IOError, OSError, EOFError, ValueError) as e:

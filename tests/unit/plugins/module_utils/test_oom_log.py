@@ -485,6 +485,56 @@ def test_parallel_split_inside_a_report(tmp_path, monkeypatch):
     assert [(e['line'], e['killed_pid'], e['invoker']) for e in got] == [(1, 12039, 'python3')]
 
 
+def _hourly_reports(count):
+    """``count`` copies of a real report, one per hour, each wrapped as an RFC 3339 syslog line."""
+    report = fixture('dmesg-6.18-memcg-v1-parent-limit.log').splitlines(True)
+    noise = b''.join(b'2026-11-26T00:00:00+00:00 h sshd[1]: noise line %d\n' % i for i in range(2000))
+    out = []
+    for hour in range(count):
+        out.append(noise)
+        out.extend(b'2026-11-26T%02d:00:00+00:00 h kernel: %s' % (hour, line) for line in report)
+    return b''.join(out) + noise
+
+
+@pytest.mark.parametrize('max_events,until', [(4, None), (4, '2026-11-26T08:30:00Z'), (30, None), (0, None)])
+def test_parallel_fast_scan_returns_complete_events(tmp_path, monkeypatch, max_events, until):
+    # fast mode defers the full parse of a report to the events returned; a worker must hand
+    # back the raw report of every event that can be returned (newest N inside the window)
+    path = tmp_path / 'messages'
+    path.write_bytes(_hourly_reports(12))
+    monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
+
+    def run(workers):
+        coll = EventCollector(max_events=max_events, until=parse_time_bound(until) if until else None)
+        parser = OomParser(str(path), coll.add)
+        scan_file(str(path), parser, workers=workers, block_size=1 << 16, thorough=False, trim=coll.trim_regions,
+                  parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
+        parser.close()
+        return coll.events(), coll.total
+
+    one, total = run(1)
+    two, total_two = run(2)
+    # two kills per copy of the report: the parent's limit, then the child's own
+    assert total == total_two == (18 if until else 24)
+    assert len(one) == min(max_events, total)
+    assert two == one
+    for ev in two:
+        assert ev['cause'] in ('parent_cgroup_limit', 'cgroup_limit')
+        # invoker_pid and memsw_* come from lines only the deferred full parse reads
+        assert ev['invoker_pid'] and ev['memsw_limit_kb'] and ev['task_memcg']
+
+
+def test_trim_regions_keeps_the_newest_inside_the_window():
+    coll = EventCollector(max_events=2, since=100.0, until=300.0)
+    events = [{'_epoch': ep, '_region': b'r%d' % i} for i, ep in enumerate([50.0, 250.0, None, 150.0, 400.0, 200.0])]
+    coll.trim_regions(events)
+    assert [i for i, ev in enumerate(events) if '_region' in ev] == [1, 5]
+    unlimited = EventCollector()
+    events = [{'_epoch': None, '_region': b'x'} for dummy in range(3)]
+    unlimited.trim_regions(events)
+    assert all('_region' in ev for ev in events)
+
+
 # ---- collecting: de-dup, time filters, max_events, summary ----------------------------------
 
 def _collect(*named, **kw):

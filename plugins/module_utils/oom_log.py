@@ -670,6 +670,30 @@ class OomParser(object):
         except Exception:  # pylint: disable=broad-except
             return False
 
+    def hand_over(self, lines_read):
+        """End of one file of a rotated log: give up the events still open (a report that the
+        rotation cut in two goes on at the start of the next file) instead of emitting them.
+        ``lines_read``: lines of this file, so that line distances stay right in the next one."""
+        carried = []
+        for key in list(self.open):
+            ev = self.open.pop(key)
+            ev['_last_line'] -= lines_read
+            ev['_rows_open'] = ev is self._row_target
+            carried.append(ev)
+        self._row_target = None
+        self.window = False
+        return carried
+
+    def adopt(self, carried):
+        """Take over events handed over by the parser of the previous file (see hand_over)."""
+        for ev in carried:
+            self._finish(ev['host'] or '')
+            self.open[ev['host'] or ''] = ev
+            if ev.pop('_rows_open', False):
+                self._row_target = ev
+            self.window = True
+            self.idle = 0
+
     def close(self):
         """End of input: emit everything still open."""
         for key in list(self.open):
@@ -1510,11 +1534,12 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
 
 
 def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, thorough=False,
-                   trim=None):
+                   trim=None, carried=None):
     """Split [start, start+size) into ``workers`` ranges at line starts (preferably at the start of
     a report); forked children scan all ranges but the first.  ``trim(events)`` drops, in each
-    worker, the raw reports of events that cannot be returned.  Returns (events, bytes, lines,
-    stats) with absolute line numbers, or None when a child failed."""
+    worker, the raw reports of events that cannot be returned; ``carried`` events (still open
+    from the previous file) go on in the first range.  Returns (events, bytes, lines, stats,
+    still_open) with absolute line numbers, or None when a child failed."""
     bounds = [start]
     with open(path, 'rb') as f:
         for k in range(1, workers):
@@ -1555,7 +1580,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     results = []
     try:
         results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1,
-                                   thorough, trim))
+                                   thorough, trim, carried))
     finally:
         for pid, rfd in children:
             with os.fdopen(rfd, 'rb') as r:
@@ -1572,35 +1597,48 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     lines = start_line
     stats = {'skipped': 0, 'errors': 0}
     prev_end = None
-    for evs, nbytes, nlines, consumed_end, st in results:
-        for ev in evs:
-            if prev_end is not None and ev['_start_offset'] < prev_end:
-                continue  # read by the previous range's window
-            ev['line'] += lines
-            events.append(ev)
+    still_open = []
+    for evs, nbytes, nlines, consumed_end, st, open_at_end in results:
+        for finished, group in ((True, evs), (False, open_at_end)):
+            for ev in group:
+                if prev_end is not None and ev['_start_offset'] < prev_end:
+                    continue  # read by the previous range's window
+                if not ev.pop('_carried', False):
+                    # numbered within its range; a carried event keeps its place in the older file
+                    ev['line'] += lines
+                    ev['_last_line'] += lines
+                (events if finished else still_open).append(ev)
         total_bytes += nbytes
         lines += nlines
         stats['skipped'] += st.get('skipped', 0)
         stats['errors'] += st.get('errors', 0)
         prev_end = consumed_end
-    return events, total_bytes, lines - start_line, stats
+    return events, total_bytes, lines - start_line, stats, still_open
 
 
-def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, trim=None):
+def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, trim=None, carried=None):
+    """Scan one range in this process.  ``carried``: events still open from the previous file of
+    a rotated log (first range only).  The last range hands back the events still open at the end
+    of the file instead of emitting them, so the caller can carry them on in turn."""
     events = []
     stats = {'skipped': 0, 'errors': 0}
     parser = parser_factory(events.append, stats)
+    if carried:
+        for ev in carried:
+            ev['_carried'] = True
+        parser.adopt(carried)
     with open(path, 'rb', buffering=0) as f:
         f.seek(start)
         nbytes, nlines, consumed_end = scan_stream(f, parser, 0, size_limit=None if is_last else end - start,
                                                    block_size=block_size, stats=stats, offset=start,
                                                    thorough=thorough)
-        parser.close()
+    still_open = parser.hand_over(0) if is_last else []
+    parser.close()
     # raw reports for the deferred full parse are only worth their memory (and the way back to
     # the parent) for events that can still be returned
     if trim is not None:
         trim(events)
-    return events, min(nbytes, end - start), nlines, consumed_end, stats
+    return events, min(nbytes, end - start), nlines, consumed_end, stats, still_open
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
@@ -1627,12 +1665,18 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
     if thorough is None:
         thorough = todo < FAST_MIN_BYTES
     if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
+        # the first range goes on with events left open by the previous file; a copy, so that a
+        # failed child (and the sequential scan that replaces it) finds them untouched
+        carried = parser.hand_over(0)
         res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers, thorough,
-                             trim)
-        if res is not None:
-            events, nbytes, nlines, st = res
+                             trim, pickle.loads(pickle.dumps(carried)) if carried else None)
+        if res is None:
+            parser.adopt(carried)
+        else:
+            events, nbytes, nlines, st, still_open = res
             for ev in events:
                 parser.emit(ev)
+            parser.adopt(still_open)
             if stats is not None:
                 stats['skipped'] = stats.get('skipped', 0) + st['skipped']
                 stats['errors'] = stats.get('errors', 0) + st['errors']

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -102,6 +103,15 @@ def auto_workers(root='/'):
     if busy is None:
         return 1
     return 2 if (os.cpu_count() or cpus) - busy >= 2 else 1
+
+
+_RE_ROTATION_SUFFIX = re.compile(r'(?:[.-]\d{1,3}|-\d{8}(?:\d{2})?|\.old)?(?:\.gz)?$')
+
+
+def rotation_family(path):
+    """The live log a file belongs to: ``/var/log/messages`` for ``messages.1``,
+    ``messages-20261120.gz`` and ``messages`` itself."""
+    return _RE_ROTATION_SUFFIX.sub('', path, count=1) or path
 
 
 def _path(root, p):
@@ -254,9 +264,11 @@ class SourceReader(object):
 
     def _counting_emit(self, st):
         add = self.collector.add
+        by_name = dict((other['name'], other) for other in self.stats)
 
         def emit(ev):
-            st['events'] += 1
+            # an event carried over from the previous file of a rotated log counts where it began
+            by_name.get(ev['source'], st)['events'] += 1
             add(ev)
         return emit
 
@@ -293,6 +305,13 @@ class SourceReader(object):
         for pat in missing:
             st = self._stat(pat, 'file', pat)
             st['status'] = 'missing'
+        # files of one rotated log, oldest first: a report that rotation cut in two goes on in the
+        # next file of its log instead of giving two partial events
+        later = {}
+        for _mtime, path, _fst, err in found:
+            if err is None:
+                later[rotation_family(path)] = later.get(rotation_family(path), 0) + 1
+        carried = {}
         for _mtime, path, fst, err in found:
             shown = path if self.root == '/' else '/' + os.path.relpath(path, self.root)
             st = self._stat(shown, 'file', shown)
@@ -301,7 +320,11 @@ class SourceReader(object):
                 st['errors'] += 1
                 st['messages'].append(str(err))
                 continue
-            self._read_one_file(path, shown, fst, st)
+            family = rotation_family(path)
+            later[family] -= 1
+            left_open = self._read_one_file(path, shown, fst, st, carried.pop(family, None), later[family] > 0)
+            if left_open:
+                carried[family] = left_open
 
     def _resume_point(self, path, fst):
         """Offset and line to start at, from the state (same identity, or a rotated copy)."""
@@ -327,7 +350,10 @@ class SourceReader(object):
                 return other.get('offset', 0), other.get('lines', 0), 'rotated copy of %s' % other.get('path')
         return 0, 0, None
 
-    def _read_one_file(self, path, shown, fst, st):
+    def _read_one_file(self, path, shown, fst, st, carried=None, more_follow=False):
+        """Read one file.  ``carried``: events left open at the end of the previous file of the same
+        rotated log; with ``more_follow``, the events open at the end of this one are returned
+        to be carried on, else they are emitted."""
         start, start_line, why = self._resume_point(path, fst)
         st['start_offset'] = start
         st['incremental'] = bool(start)
@@ -336,6 +362,9 @@ class SourceReader(object):
         emit = self._counting_emit(st)
         ref = fst.st_mtime
         parser = self._parser(shown, st, emit=emit, ref_epoch=ref)
+        if carried:
+            parser.adopt(carried)
+            st['messages'].append('continued %d report(s) open at the end of the previous file' % len(carried))
         factory = None
         workers = self.workers
         if workers is None:
@@ -367,12 +396,14 @@ class SourceReader(object):
             st['errors'] += 1
             st['messages'].append('%s: %s' % (type(e).__name__, e))
             end = start + st['bytes']
+        left_open = parser.hand_over(start_line + st['lines']) if more_follow and st['status'] == 'ok' else []
         parser.close()
         if self.new_state is not None and st['status'] in ('ok', 'partial'):
             head = _head(path, FINGERPRINT_BYTES)
             self.new_state['files']['%d:%d' % (fst.st_dev, fst.st_ino)] = {
                 'path': shown, 'offset': end, 'lines': start_line + st['lines'], 'fp': _fp(head),
                 'fp_len': len(head), 'size': fst.st_size, 'checked': int(self.now)}
+        return left_open
 
     # ---- journal ----------------------------------------------------------------------------
 

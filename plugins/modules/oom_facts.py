@@ -46,7 +46,9 @@ options:
   paths:
     description:
       - Files or glob patterns to read with V(files), for example C(/var/log/messages*).
-      - Compressed files must end in C(.gz). Rotated files are read oldest first.
+      - Compressed files must end in C(.gz). Rotated files are read oldest first, and the files of one
+        rotated log (C(messages-20261124.gz), C(messages.1), C(messages)) as one stream, so a report
+        cut in two by the rotation is one event.
     type: list
     elements: path
     default: []

@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from ansible_collections.oomkit.linux.plugins.module_utils import oom_sources
+from ansible_collections.oomkit.linux.plugins.module_utils import oom_log, oom_sources
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather, host_config
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_logs')
@@ -68,6 +68,60 @@ def test_missing_and_unreadable_are_reported_not_fatal(tmp_path):
     assert st['nope.log']['status'] == 'missing'
     assert st['bad.gz']['status'] in ('unreadable', 'partial') and st['bad.gz']['errors'] == 1
     assert res['summary']['total'] == 0
+
+
+def _split_report(cut):
+    """The real parent-limit report wrapped as syslog lines, cut in two before line ``cut``."""
+    lines = [b'Nov 26 03:00:01 db1 kernel: ' + line for line in fx('dmesg-6.18-memcg-v1-parent-limit.log').splitlines(True)]
+    return b''.join(lines[:cut]), b''.join(lines[cut:])
+
+
+@pytest.mark.parametrize('workers,fast', [(1, False), (1, True), (2, True)])
+@pytest.mark.parametrize('cut', [22, 40, 74])   # after the invoked line, inside the task table, before the kill
+def test_report_cut_by_rotation_is_one_event(tmp_path, monkeypatch, workers, fast, cut):
+    monkeypatch.setattr(oom_sources, 'PARALLEL_MIN_BYTES', 1)
+    monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
+    if fast:
+        # found from the kill line and searched back, as in logs of 64 MiB and more
+        monkeypatch.setattr(oom_log, 'FAST_MIN_BYTES', 0)
+    older, newer = _split_report(cut)
+    d = tmp_path / 'log'
+    d.mkdir()
+    (d / 'messages.1').write_bytes(noise(50) + older)
+    (d / 'messages').write_bytes(newer + noise(50))
+    os.utime(str(d / 'messages.1'), (1000, 1000))
+    res = run(tmp_path, [str(d / 'messages*')], workers=workers)
+    first, second = res['events']
+    assert (first['source'], first['line']) == (str(d / 'messages.1'), 71)
+    assert (first['killed_pid'], first['cause'], first['memcg']) == (12672, 'parent_cgroup_limit', '/ceo_parent')
+    assert first['invoker'] == 'python3' and first['killed_oom_score_adj'] == 0
+    assert second['killed_pid'] == 12874 and second['cause'] == 'cgroup_limit'
+    newer_stat = [s for s in res['sources'] if s['name'] == str(d / 'messages')][0]
+    assert any('continued 1 report' in m for m in newer_stat['messages'])
+
+
+def test_reports_of_different_logs_are_not_joined(tmp_path):
+    older, newer = _split_report(40)
+    d = tmp_path / 'log'
+    d.mkdir()
+    (d / 'kern.log.1').write_bytes(noise(5) + older)
+    (d / 'messages').write_bytes(newer)
+    os.utime(str(d / 'kern.log.1'), (1000, 1000))
+    res = run(tmp_path, [str(d / 'kern.log*'), str(d / 'messages')])
+    by_source = {}
+    for ev in res['events']:
+        by_source.setdefault(ev['source'], []).append(ev)
+    assert [e['killed_pid'] for e in by_source[str(d / 'kern.log.1')]] == [None]
+    assert [e['killed_pid'] for e in by_source[str(d / 'messages')]] == [12672, 12874]
+
+
+@pytest.mark.parametrize('path,family', [
+    ('/var/log/messages', '/var/log/messages'), ('/var/log/messages.1', '/var/log/messages'),
+    ('/var/log/messages-20261120.gz', '/var/log/messages'), ('/var/log/kern.log.2.gz', '/var/log/kern.log'),
+    ('/var/log/syslog.old', '/var/log/syslog'), ('/var/log/app-1.log', '/var/log/app-1.log'),
+])
+def test_rotation_family(path, family):
+    assert oom_sources.rotation_family(path) == family
 
 
 def test_incremental_append_rotation_truncation_and_check_mode(tmp_path):

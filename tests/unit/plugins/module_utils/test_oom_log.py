@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import random
 import time
 
 import pytest
@@ -483,6 +484,15 @@ def test_parallel_split_inside_a_report(tmp_path, monkeypatch):
               parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
     parser.close()
     assert [(e['line'], e['killed_pid'], e['invoker']) for e in got] == [(1, 12039, 'python3')]
+
+
+@pytest.mark.parametrize('size', [0, 1, 4095, 4096, 70000])
+def test_count_newlines_agrees_with_count(size):
+    rng = random.Random(size)
+    data = bytearray(rng.choice(b'ab \n\r\x00\xff') for dummy in range(size))
+    for start, end in ((0, size), (size // 3, size), (1, max(1, size - 7)), (size, size)):
+        assert oom_log.count_newlines(data, start, end) == data.count(b'\n', start, end)
+        assert oom_log.count_newlines(bytes(data), start, end) == data.count(b'\n', start, end)
 
 
 def _hourly_reports(count):

@@ -143,29 +143,55 @@ class Wrapped(object):
         return e
 
 
+_HOUR_STARTS = {}
+_YEARS = {}
+_CACHE_MAX = 4096
+
+
 def _epoch_from_parts(year, month, day, hh, mm, ss, frac=None, tz=None):
     """Seconds since the epoch.  tz None = local time, 'Z' or +hh:mm offsets honoured."""
+    # mktime() and timegm() cost microseconds; a log's lines share their hours, so the start of
+    # each hour is remembered (daylight saving changes on whole hours)
+    key = (year, month, day, hh, tz)
     try:
-        fr = float('0.' + frac) if frac else 0.0
+        start = _HOUR_STARTS[key]
+    except KeyError:
+        start = _hour_start(year, month, day, hh, tz)
+        if len(_HOUR_STARTS) >= _CACHE_MAX:
+            _HOUR_STARTS.clear()
+        _HOUR_STARTS[key] = start
+    if start is None or not (0 <= mm < 60 and 0 <= ss < 61):
+        return None
+    return start + mm * 60 + ss + (float('0.' + frac) if frac else 0.0)
+
+
+def _hour_start(year, month, day, hh, tz):
+    try:
         if tz is None:
-            return time.mktime((year, month, day, hh, mm, ss, 0, 0, -1)) + fr
-        base = calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))
+            return time.mktime((year, month, day, hh, 0, 0, 0, 0, -1))
+        base = calendar.timegm((year, month, day, hh, 0, 0, 0, 0, 0))
         if tz in ('Z', 'z'):
-            return base + fr
+            return base
         sign = -1 if tz[0] == '-' else 1
         digits = tz[1:].replace(':', '')
         off = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
-        return base - sign * off + fr
+        return base - sign * off
     except (ValueError, OverflowError, OSError, TypeError, IndexError):
         return None
 
 
 def _infer_year(month, day, ref_epoch):
     """Classic syslog has no year: take the reference's year, or the one before for dates ahead."""
-    ref = time.localtime(ref_epoch if ref_epoch is not None else time.time())
-    year = ref.tm_year
-    if (month, day) > (ref.tm_mon, ref.tm_mday + 1) and not (ref.tm_mon == 12 and month == 1):
-        year -= 1
+    key = (month, day, ref_epoch)
+    year = _YEARS.get(key)
+    if year is None or ref_epoch is None:
+        ref = time.localtime(ref_epoch if ref_epoch is not None else time.time())
+        year = ref.tm_year
+        if (month, day) > (ref.tm_mon, ref.tm_mday + 1) and not (ref.tm_mon == 12 and month == 1):
+            year -= 1
+        if len(_YEARS) >= _CACHE_MAX:
+            _YEARS.clear()
+        _YEARS[key] = year
     return year
 
 
@@ -480,6 +506,8 @@ def _interesting(line):
             b'+0x' not in line)
 
 
+_OOMKILL_FIELDS = {'constraint': 'constraint', 'nodemask': 'nodemask', 'cpuset': 'cpuset',
+                   'mems_allowed': 'mems_allowed', 'oom_memcg': 'memcg', 'task_memcg': 'task_memcg'}
 _KILL_KEYS = {'total-vm': 'total_vm_kb', 'anon-rss': 'anon_rss_kb', 'file-rss': 'file_rss_kb',
               'shmem-rss': 'shmem_rss_kb', 'pgtables': 'pgtables_kb', 'vsz': 'total_vm_kb',
               'UID': 'killed_uid', 'uid': 'killed_uid', 'oom_score_adj': 'killed_oom_score_adj'}
@@ -490,6 +518,10 @@ def _num(v):
     if v is None:
         return None
     v = v.strip().rstrip(',')
+    # most values are plain or kB numbers: tested before trying int(), whose exception is slow
+    digits = v[:-2] if v.endswith('kB') else v
+    if digits.isdecimal() or digits[:1] == '-' and digits[1:].isdecimal():
+        return int(digits)
     try:
         return int(v)
     except ValueError:
@@ -505,10 +537,18 @@ def _int_or_none(v):
     return v if isinstance(v, int) else None
 
 
-def _tokens(rest, sep_re=r',\s*|\s+'):
+_RE_TOKEN_SEP = re.compile(r',\s*|\s+')
+_RE_COMMA = re.compile(r',')
+_RE_NUMERIC_WORD = re.compile(r'^[\d-]+$')
+_RE_UID = re.compile(r'\bUID[: ](\d+)')
+# the key:value tokens of a kill line, as _tokens() would split them (separators: commas, spaces)
+_RE_KV_ANYWHERE = re.compile(r'(?:^|(?<=[,\s]))([A-Za-z_][\w.+-]*)[:=]([^,\s]*)')
+
+
+def _tokens(rest, sep_re=_RE_TOKEN_SEP):
     """Split ``k=v, k:v k2:v2`` into (key, value) pairs; bare words become (word, True)."""
     out = []
-    for tok in re.split(sep_re, rest.strip()):
+    for tok in sep_re.split(rest.strip()):
         if not tok:
             continue
         m = _RE_KV.match(tok)
@@ -532,8 +572,15 @@ def is_strict_ancestor(parent, child):
     return c.startswith(p + '/')
 
 
+# the fields every new event starts with (copied: one dict copy instead of thirty stores)
+_EVENT_TEMPLATE = dict.fromkeys(EVENT_FIELDS)
+_EVENT_TEMPLATE.update(oom_group=False, reaped=False, panic=False, no_killable=False, _memcg_kill=False,
+                       _kill_prefix=None, _has_invoked=False, _task_cols=None, _stats_path=None, _tail=None,
+                       _selected=None, _oomkill_pid=None, _oomkill_task=None)
+
+
 def _new_event(source, line, w):
-    ev = dict.fromkeys(EVENT_FIELDS)
+    ev = _EVENT_TEMPLATE.copy()
     ev['source'] = source
     ev['line'] = line
     ev['host'] = w.host
@@ -541,26 +588,13 @@ def _new_event(source, line, w):
     ev['evidence'] = []
     ev['extra'] = {}
     ev['sources'] = [source]
-    ev['oom_group'] = False
-    ev['reaped'] = False
-    ev['panic'] = False
-    ev['no_killable'] = False
     ev['_epoch'] = w.epoch
-    ev['_memcg_kill'] = False
-    ev['_kill_prefix'] = None
-    ev['_has_invoked'] = False
     ev['_nodes'] = []
     ev['_buddy'] = {}
     ev['_rows'] = {}
     ev['_raw_rows'] = []
-    ev['_task_cols'] = None
-    ev['_stats_path'] = None
     ev['_last_line'] = line
-    ev['_tail'] = None
     ev['_cursor'] = w.cursor
-    ev['_selected'] = None
-    ev['_oomkill_pid'] = None
-    ev['_oomkill_task'] = None
     return ev
 
 
@@ -931,9 +965,9 @@ class OomParser(object):
 
     def _oomkill_tokens(self, ev, rest):
         last = None
-        for k, v in _tokens(rest, r','):
+        for k, v in _tokens(rest, _RE_COMMA):
             if v is True:
-                if last is not None and re.match(r'^[\d-]+$', k):
+                if last is not None and _RE_NUMERIC_WORD.match(k):
                     # a list value with commas, e.g. mems_allowed=0,2
                     ev[last] = '%s,%s' % (ev[last], k) if last in ev else k
                     continue
@@ -942,8 +976,7 @@ class OomParser(object):
                 else:
                     ev['extra'].setdefault('oom_kill_flags', []).append(k)
                 continue
-            field = {'constraint': 'constraint', 'nodemask': 'nodemask', 'cpuset': 'cpuset',
-                     'mems_allowed': 'mems_allowed', 'oom_memcg': 'memcg', 'task_memcg': 'task_memcg'}.get(k)
+            field = _OOMKILL_FIELDS.get(k)
             if field:
                 ev[field] = v
                 last = field
@@ -1004,14 +1037,15 @@ class OomParser(object):
             if 'Memory cgroup' in prefix or 'memory cgroup' in prefix:
                 ev['_memcg_kill'] = True
         rest = m.group('rest')
-        um = re.search(r'\bUID[: ](\d+)', rest)
+        um = _RE_UID.search(rest)
         if um:
             ev['killed_uid'] = int(um.group(1))
-        for k, v in _tokens(rest):
+        # only key:value tokens count on a kill line; one findall instead of split-then-match
+        for k, v in _RE_KV_ANYWHERE.findall(rest):
             field = _KILL_KEYS.get(k)
             if field:
                 ev[field] = _int_or_none(v)
-            elif v is not True and k not in ('UID',):
+            elif k != 'UID':
                 ev['extra'][k.replace('-', '_')] = _num(v)
         ev['_tail'] = TAIL_LINES
 
@@ -1038,11 +1072,9 @@ def finalize_event(ev, boot_epoch=None, include_tasks=False):
         ev['killed_uid'] = ev['extra']['oom_kill_uid']
     if include_tasks:
         ev['tasks'] = list(rows.values())
-    epoch = ev.get('_epoch')
-    if epoch is None and boot_epoch is not None and ev['uptime'] is not None:
-        epoch = boot_epoch + ev['uptime']
-        ev['_epoch'] = epoch
-    ev['time'] = _iso(epoch)
+    if ev.get('_epoch') is None and boot_epoch is not None and ev['uptime'] is not None:
+        ev['_epoch'] = boot_epoch + ev['uptime']
+    # ev['time'] (local ISO 8601) is written by public_event: only for the events returned
     classify_event(ev)
     return ev
 
@@ -1238,6 +1270,8 @@ def public_event(ev):
             out[k] = v
     if not out.get('extra'):
         out['extra'] = {}
+    if out.get('time') is None:
+        out['time'] = _iso(ev.get('_epoch'))
     return out
 
 
@@ -1773,8 +1807,6 @@ class EventCollector(object):
         self.by_process = {}
         self.by_cgroup = {}
         self.by_source = {}
-        self.first = None
-        self.last = None
         self.first_epoch = None
         self.last_epoch = None
         # optional callable(event) run on each kept event before it is counted (enrichment)
@@ -1805,7 +1837,7 @@ class EventCollector(object):
                     if ev['source'] not in c_ev['sources']:
                         c_ev['sources'].append(ev['source'])
                     # fill gaps of the first copy from the second one
-                    for k in EVENT_FIELDS:
+                    for k in EVENT_FIELDS + ('_epoch',):
                         if c_ev.get(k) is None and ev.get(k) is not None:
                             c_ev[k] = ev[k]
                 return True
@@ -1840,10 +1872,8 @@ class EventCollector(object):
         if ep is not None:
             if self.first_epoch is None or ep < self.first_epoch:
                 self.first_epoch = ep
-                self.first = ev['time']
             if self.last_epoch is None or ep > self.last_epoch:
                 self.last_epoch = ep
-                self.last = ev['time']
         self._seq += 1
         item = (ep if ep is not None else float('-inf'), self._seq, ev)
         if self.max_events is None:
@@ -1899,8 +1929,8 @@ class EventCollector(object):
             'by_killed_process': top(self.by_process),
             'by_cgroup': top(self.by_cgroup),
             'by_source': top(self.by_source),
-            'first': self.first,
-            'last': self.last,
+            'first': _iso(self.first_epoch),
+            'last': _iso(self.last_epoch),
             'repeat_offenders': repeat,
         }
 
@@ -1928,6 +1958,8 @@ def parse_lines(lines, source='text', include_tasks=False, ref_epoch=None, boot_
         else:
             parser.feed(line, n)
     parser.close()
+    for ev in events:
+        ev['time'] = _iso(ev.get('_epoch'))
     return events
 
 

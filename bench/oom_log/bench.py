@@ -284,7 +284,7 @@ def generate(path, size_mb, seed, events_per_mb=3.0):
 # measurement
 # ---------------------------------------------------------------------------------------------
 
-def _child_parse(path, state, workers):
+def _child_parse(path, state, workers, thorough=False):
     # bytecode of the collection is cached under bench/output (as Python does by default; a
     # PYTHONDONTWRITEBYTECODE environment would otherwise compile ~4000 lines in every run)
     sys.dont_write_bytecode = False
@@ -293,7 +293,7 @@ def _child_parse(path, state, workers):
     from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather  # pylint: disable=import-outside-toplevel
     t0 = time.perf_counter()
     res = gather(sources=['files'], paths=[path], max_events=200, state_file=state, config=False,
-                 enrich=False, workers=workers)
+                 enrich=False, workers=workers, thorough=thorough)
     el = time.perf_counter() - t0
     src = res['sources'][0]
     print(json.dumps({'seconds': el, 'events': res['summary']['total'], 'by_cause': res['summary']['by_cause'],
@@ -304,9 +304,13 @@ def _child_parse(path, state, workers):
 CPU = {}
 
 
-def _run_child(args):
+def _median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def _run_child(args, label=None):
     """Run a child command; returns (wall seconds, stdout, peak RSS KiB of it and its children).
-    Its CPU time (user + system, children included) is recorded in CPU[args[0]]."""
+    Its CPU time (user + system, children included) is recorded in CPU[label or args[0]]."""
     t0 = time.perf_counter()
     p = subprocess.Popen(args, stdout=subprocess.PIPE)
     out = p.stdout.read()
@@ -316,7 +320,7 @@ def _run_child(args):
     p.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status
     if p.returncode != 0:
         raise SystemExit('child failed: %r rc=%s' % (args, p.returncode))
-    CPU.setdefault(args[0], []).append(ru.ru_utime + ru.ru_stime)
+    CPU.setdefault(label or args[0], []).append(ru.ru_utime + ru.ru_stime)
     return el, out, ru.ru_maxrss
 
 
@@ -328,10 +332,11 @@ def main():
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--workers', type=int, default=0, help='parser workers (0 = auto)')
     ap.add_argument('--child-parse', nargs=3, metavar=('PATH', 'STATE', 'WORKERS'), help=argparse.SUPPRESS)
+    ap.add_argument('--child-thorough', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_parse:
         path, state, workers = args.child_parse
-        _child_parse(path, state if state != '-' else None, int(workers) or None)
+        _child_parse(path, state if state != '-' else None, int(workers) or None, args.child_thorough)
         return 0
     if args.quick:
         args.size = 100
@@ -356,6 +361,8 @@ def main():
     grep_times = []
     parse_times = []
     worker_counts = []
+    one_times = []
+    one_rss = 0
     inproc_times = []
     rss = []
     grep_count = None
@@ -364,15 +371,20 @@ def main():
         el, out, _r = _run_child(['grep', '-cE', GREP_RE, path])
         grep_times.append(el)
         grep_count = int(out.strip() or 0)
-        el, out, peak = _run_child(me + ['--child-parse', path, '-', str(args.workers)])
+        el, out, peak = _run_child(me + ['--child-parse', path, '-', str(args.workers)], 'parser')
         parse_times.append(el)
         rss.append(peak)
         parsed = json.loads(out)
         inproc_times.append(parsed['seconds'])
         worker_counts.append(parsed['workers'])
-    one_t = None
-    if args.workers != 1:
-        one_t, _out, one_rss = _run_child(me + ['--child-parse', path, '-', '1'])
+        if args.workers != 1:
+            # one process, as on a host without an idle CPU
+            el, _out, one_peak = _run_child(me + ['--child-parse', path, '-', '1'])
+            one_times.append(el)
+            one_rss = max(one_rss, one_peak)
+    # thorough=true: report starts searched too (one run, for the cost of that option)
+    thorough_t, out, _r = _run_child(me + ['--child-parse', path, '-', str(args.workers), '--child-thorough'])
+    thorough_events = json.loads(out)['events']
     with tempfile.TemporaryDirectory() as d:
         state = os.path.join(d, 'state.json')
         _run_child(me + ['--child-parse', path, state, str(args.workers)])
@@ -387,16 +399,21 @@ def main():
     print('parser : best %.3fs  (%.0f MiB/s)  runs %s  (workers %s)' % (
         p, mib / p, ' '.join('%.3f' % x for x in parse_times), ' '.join(str(w) for w in worker_counts)))
     print('ratio parser/grep: %.2f (best vs best), %.2f (median vs median)' % (
-        p / g, sorted(parse_times)[len(parse_times) // 2] / sorted(grep_times)[len(grep_times) // 2]))
+        p / g, _median(parse_times) / _median(grep_times)))
     gc = min(CPU['grep'][-args.repeat:])
-    pc = min(CPU[sys.executable][:args.repeat])
+    pc = min(CPU['parser'])
     print('CPU time (user+sys): grep %.3fs, parser %.3fs, ratio %.2f  (the fair figure on a loaded machine)' % (
         gc, pc, pc / gc))
     pi = min(inproc_times)
     print('parser without interpreter start-up: best %.3fs (%.0f MiB/s), ratio %.2f' % (pi, mib / pi, pi / g))
-    if one_t is not None:
-        print('parser with 1 worker: %.3fs (%.0f MiB/s, ratio %.2f), peak RSS %.1f MiB' % (
-            one_t, mib / one_t, one_t / g, one_rss / 1024.0))
+    if one_times:
+        one_t = min(one_times)
+        print('parser with 1 worker: best %.3fs (%.0f MiB/s), ratio %.2f (best vs best), %.2f (median vs median), '
+              'runs %s, peak RSS %.1f MiB' % (
+                  one_t, mib / one_t, one_t / g, _median(one_times) / _median(grep_times),
+                  ' '.join('%.3f' % x for x in one_times), one_rss / 1024.0))
+    print('parser with thorough=true (report starts searched too): %.3fs, ratio %.2f, %d events' % (
+        thorough_t, thorough_t / g, thorough_events))
     print('peak RSS of the parser process tree: %.1f MiB' % (max(rss) / 1024.0))
     print('incremental re-run on the unchanged log: %.1f ms parsing (%.0f ms wall incl. interpreter start), '
           '%d bytes read, %d events' % (inc['seconds'] * 1000, inc_wall * 1000, inc['bytes'], inc['events']))

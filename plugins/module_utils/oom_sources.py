@@ -226,7 +226,8 @@ class SourceReader(object):
     """Reads the requested sources into one :class:`EventCollector`."""
 
     def __init__(self, root='/', include_tasks=False, since=None, until=None, max_events=None,
-                 state=None, workers=None, block_size=None, now=None, journalctl=None, dmesg=None):
+                 state=None, workers=None, block_size=None, now=None, journalctl=None, dmesg=None,
+                 thorough=False):
         self.root = root or '/'
         self.include_tasks = include_tasks
         self.now = time.time() if now is None else now
@@ -238,6 +239,8 @@ class SourceReader(object):
         # None: chosen by auto_workers() when a file large enough to split is met
         self.workers = None if workers is None else max(1, int(workers))
         self.block_size = block_size
+        # large files: also search report starts (finds reports whose kill line never got logged)
+        self.thorough = thorough
         self.stats = []
         self.journalctl = journalctl
         self.dmesg = dmesg
@@ -383,7 +386,8 @@ class SourceReader(object):
         try:
             nbytes, nlines, end = scan_file(path, parser, start_offset=start, start_line=start_line,
                                             workers=workers, parser_factory=factory, stats=st,
-                                            trim=self.collector.trim_regions, **kwargs)
+                                            trim=self.collector.trim_regions,
+                                            thorough=True if self.thorough else None, **kwargs)
             st['bytes'] = nbytes
             st['lines'] = nlines
         except (IOError, OSError, EOFError, ValueError) as e:
@@ -594,12 +598,12 @@ class SourceReader(object):
 
 def gather(sources=('auto',), paths=None, since=None, until=None, max_events=None, include_tasks=False,
            state_file=None, update_state=True, enrich=True, config=True, root='/', workers=None,
-           journalctl=None, dmesg=None, now=None):
+           journalctl=None, dmesg=None, now=None, thorough=False):
     """Everything the fact module returns, as one dict (plus the sources actually used)."""
     state = load_state(state_file) if state_file else None
     reader = SourceReader(root=root, include_tasks=include_tasks, since=since, until=until,
                           max_events=max_events, state=state, workers=workers, now=now,
-                          journalctl=journalctl, dmesg=dmesg)
+                          journalctl=journalctl, dmesg=dmesg, thorough=thorough)
     cfg = host_config(root) if config else None
     if enrich:
         reader.collector.refine = make_refiner(root, cfg)

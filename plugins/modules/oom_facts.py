@@ -93,6 +93,15 @@ options:
       - Return the host's OOM configuration in C(ansible_facts.oom.config).
     type: bool
     default: true
+  thorough:
+    description:
+      - Files of 64 MiB and more are scanned from their kill lines (C(Killed process)), each report read
+        back to its start. A report whose kill line never reached the log (a log rate limit dropped the
+        end of a long report) is then only found at the end of a file.
+      - V(true) also searches those files for report starts, so such reports are found anywhere, as in
+        smaller files. It reads every report line by line and takes about twice the time on those files.
+    type: bool
+    default: false
   workers:
     description:
       - Processes used to scan one large (64 MiB or more) uncompressed file.
@@ -465,6 +474,7 @@ def main():
             enrich=dict(type='bool', default=True),
             gather_config=dict(type='bool', default=True),
             workers=dict(type='int', default=0),
+            thorough=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -478,7 +488,7 @@ def main():
             sources=p['sources'], paths=p['paths'], since=p['since'], until=p['until'],
             max_events=p['max_events'], include_tasks=p['include_tasks'], state_file=p['state_file'],
             update_state=not module.check_mode, enrich=p['enrich'], config=p['gather_config'],
-            workers=p['workers'] or None,
+            workers=p['workers'] or None, thorough=p['thorough'],
         )
     except ValueError as e:
         module.fail_json(msg=str(e))

@@ -100,6 +100,20 @@ def test_report_cut_by_rotation_is_one_event(tmp_path, monkeypatch, workers, fas
     assert any('continued 1 report' in m for m in newer_stat['messages'])
 
 
+@pytest.mark.parametrize('thorough', [False, True])
+def test_thorough_finds_a_report_without_kill_line_inside_a_large_file(tmp_path, monkeypatch, thorough):
+    monkeypatch.setattr(oom_log, 'FAST_MIN_BYTES', 0)   # scan as a file of 64 MiB or more
+    cut, dummy = _split_report(40)                      # a rate limit dropped the rest of this report
+    whole = b''.join(_split_report(40))
+    log = tmp_path / 'messages'
+    log.write_bytes(noise(100) + cut + noise(3000, 'y') + whole + noise(100, 'z'))
+    res = run(tmp_path, [log], thorough=thorough)
+    found = [(e['line'], e['killed_pid']) for e in res['events']]
+    cut_event = (121, None)
+    assert (cut_event in found) is thorough
+    assert (3161, 12672) in found and (3216, 12874) in found
+
+
 def test_reports_of_different_logs_are_not_joined(tmp_path):
     older, newer = _split_report(40)
     d = tmp_path / 'log'

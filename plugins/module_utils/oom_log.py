@@ -636,7 +636,7 @@ class OomParser(object):
         if self.window and not prefiltered:
             test = raw if isinstance(raw, (bytes, bytearray)) else raw.encode('utf-8', 'replace')
             if not _interesting(test):
-                if _RE_ROW_RAW.search(test) and self._row_target is not None:
+                if self._row_target is not None and _RE_ROW_RAW.search(test):
                     # a task table row: kept raw, parsed only when needed (include_tasks, or the
                     # victim's oom_score_adj is missing from the kill line)
                     rows = self._row_target['_raw_rows']

@@ -105,7 +105,7 @@ def auto_workers(root='/'):
     return 2 if (os.cpu_count() or cpus) - busy >= 2 else 1
 
 
-_RE_ROTATION_SUFFIX = re.compile(r'(?:[.-]\d{1,3}|-\d{8}(?:\d{2})?|\.old)?(?:\.gz)?$')
+_RE_ROTATION_SUFFIX = re.compile(r'(?:\.\d{1,3}|-\d{8}(?:\d{2})?|\.old)?(?:\.gz)?$')
 
 
 def rotation_family(path):

@@ -133,6 +133,8 @@ def test_reports_of_different_logs_are_not_joined(tmp_path):
     ('/var/log/messages', '/var/log/messages'), ('/var/log/messages.1', '/var/log/messages'),
     ('/var/log/messages-20261120.gz', '/var/log/messages'), ('/var/log/kern.log.2.gz', '/var/log/kern.log'),
     ('/var/log/syslog.old', '/var/log/syslog'), ('/var/log/app-1.log', '/var/log/app-1.log'),
+    # files of a log server, one per host: not one log
+    ('/srv/logs/node-1', '/srv/logs/node-1'), ('/srv/logs/node-2', '/srv/logs/node-2'),
 ])
 def test_rotation_family(path, family):
     assert oom_sources.rotation_family(path) == family

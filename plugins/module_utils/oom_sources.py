@@ -47,24 +47,47 @@ UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
 
 
 def usable_cpus(root='/'):
-    """CPUs this process may really use: its affinity mask, capped by a CFS quota of its own
-    cgroup (a container limited to one CPU gains nothing from a second process)."""
+    """CPUs this process may really use: its affinity mask, capped by the CFS quota of its cgroup
+    and of the cgroup's ancestors (a container or service limited to one CPU gains nothing from a
+    second process)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    quota = None
-    text = _read(root, '/sys/fs/cgroup/cpu.max')
-    if text:
-        fields = text.split()
-        if len(fields) == 2 and fields[0] != 'max':
-            quota = _ratio(fields[0], fields[1])
-    else:
-        quota = _ratio(_read(root, '/sys/fs/cgroup/cpu/cpu.cfs_quota_us'),
-                       _read(root, '/sys/fs/cgroup/cpu/cpu.cfs_period_us'))
+    quota = _cpu_quota(root)
     if quota is not None:
         cpus = min(cpus, max(1, int(quota)))
     return max(1, cpus)
+
+
+def _cpu_quota(root):
+    """The smallest CPU quota (in CPUs) on the way from this process's cgroup to the root, or None."""
+    v1_path = v2_path = None
+    for line in (_read(root, '/proc/self/cgroup') or '').splitlines():
+        parts = line.split(':', 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == '0' and parts[1] == '':
+            v2_path = parts[2]
+        elif 'cpu' in parts[1].split(','):
+            v1_path = parts[2]
+    if v1_path is None and v2_path is None:
+        v2_path = v1_path = '/'   # no cgroup file (tests, odd kernels): the hierarchy's root
+    quotas = []
+    path = (v1_path if v1_path is not None else v2_path).rstrip('/')
+    while True:
+        if v1_path is not None:
+            base = '/sys/fs/cgroup/cpu' + path
+            quotas.append(_ratio(_read(root, base + '/cpu.cfs_quota_us'), _read(root, base + '/cpu.cfs_period_us')))
+        if v2_path is not None:
+            fields = (_read(root, '/sys/fs/cgroup' + path + '/cpu.max') or '').split()
+            if len(fields) == 2 and fields[0] != 'max':
+                quotas.append(_ratio(fields[0], fields[1]))
+        if not path:
+            break
+        path = path.rsplit('/', 1)[0]
+    quotas = [q for q in quotas if q is not None]
+    return min(quotas) if quotas else None
 
 
 def _ratio(num, den):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import heapq
+import itertools
 import json
 import os
 import pickle
@@ -1581,11 +1582,11 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
 
 
 def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, thorough=False,
-                   trim=None, carried=None):
+                   keep_regions=None, carried=None):
     """Split [start, start+size) into ``workers`` ranges at line starts (preferably at the start of
-    a report); forked children scan all ranges but the first.  ``trim(events)`` drops, in each
-    worker, the raw reports of events that cannot be returned; ``carried`` events (still open
-    from the previous file) go on in the first range.  Returns (events, bytes, lines, stats,
+    a report); forked children scan all ranges but the first.  ``keep_regions()`` gives each
+    worker a callable that drops the raw reports of events that cannot be returned as they come;
+    ``carried`` events (still open from the previous file) go on in the first range.  Returns (events, bytes, lines, stats,
     still_open) with absolute line numbers, or None when a child failed."""
     bounds = [start]
     with open(path, 'rb') as f:
@@ -1614,7 +1615,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
             try:
                 os.close(rfd)
                 res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                                  thorough, trim)
+                                  thorough, keep_regions)
                 data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(wfd, 'wb') as w:
                     w.write(data)
@@ -1627,7 +1628,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     results = []
     try:
         results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1,
-                                   thorough, trim, carried))
+                                   thorough, keep_regions, carried))
     finally:
         for pid, rfd in children:
             with os.fdopen(rfd, 'rb') as r:
@@ -1663,13 +1664,23 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     return events, total_bytes, lines - start_line, stats, still_open
 
 
-def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, trim=None, carried=None):
+def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, keep_regions=None,
+                carried=None):
     """Scan one range in this process.  ``carried``: events still open from the previous file of
     a rotated log (first range only).  The last range hands back the events still open at the end
     of the file instead of emitting them, so the caller can carry them on in turn."""
     events = []
     stats = {'skipped': 0, 'errors': 0}
-    parser = parser_factory(events.append, stats)
+    # raw reports for the deferred full parse are only worth their memory (and the way back to
+    # the parent) for events that can still be returned: dropped as soon as that is known, so a
+    # worker's memory does not grow with the reports of its range
+    keep = keep_regions() if keep_regions is not None else None
+
+    def emit(ev):
+        events.append(ev)
+        if keep is not None:
+            keep(ev)
+    parser = parser_factory(emit, stats)
     if carried:
         for ev in carried:
             ev['_carried'] = True
@@ -1681,20 +1692,16 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
                                                    thorough=thorough)
     still_open = parser.hand_over(0) if is_last else []
     parser.close()
-    # raw reports for the deferred full parse are only worth their memory (and the way back to
-    # the parent) for events that can still be returned
-    if trim is not None:
-        trim(events)
     return events, min(nbytes, end - start), nlines, consumed_end, stats, still_open
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
-              parser_factory=None, stats=None, thorough=None, trim=None):
+              parser_factory=None, stats=None, thorough=None, keep_regions=None):
     """Scan a plain or gzip file from ``start_offset``.  Returns (bytes_read, lines, end_offset).
 
     With ``workers`` > 1 and a large uncompressed file, ranges are scanned in forked children
     (``parser_factory(emit, stats)`` builds their parsers); their events go to ``parser.emit``.
-    ``trim`` (see :meth:`EventCollector.trim_regions`) keeps the children's results small.
+    ``keep_regions`` (see :meth:`EventCollector.region_keeper`) keeps the workers' memory small.
     The caller closes ``parser``.
     """
     if path.endswith('.gz'):
@@ -1716,7 +1723,7 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
         # failed child (and the sequential scan that replaces it) finds them untouched
         carried = parser.hand_over(0)
         res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers, thorough,
-                             trim, pickle.loads(pickle.dumps(carried)) if carried else None)
+                             keep_regions, pickle.loads(pickle.dumps(carried)) if carried else None)
         if res is None:
             parser.adopt(carried)
         else:
@@ -1891,18 +1898,26 @@ class EventCollector(object):
         return ep is not None and (self.since is not None and ep < self.since or
                                    self.until is not None and ep > self.until)
 
-    def trim_regions(self, events):
-        """Drop the raw report text (kept for the deferred full parse) of those of ``events``, in
-        the order read, that :meth:`add` could not keep among the newest ``max_events``."""
+    def region_keeper(self):
+        """A callable for the finished events of one scan range, in the order read: it drops the
+        raw report text (kept for the deferred full parse) of each event as soon as :meth:`add`
+        could no longer keep it among the newest ``max_events`` inside since/until."""
         if self.max_events is None:
-            return
-        ranked = sorted(((ev.get('_epoch'), seq) for seq, ev in enumerate(events)
-                         if not self._outside(ev.get('_epoch'))),
-                        key=lambda x: (x[0] if x[0] is not None else float('-inf'), x[1]))
-        keep = set(seq for _ep, seq in ranked[-self.max_events:]) if self.max_events > 0 else set()
-        for seq, ev in enumerate(events):
-            if seq not in keep:
+            return lambda ev: None
+        newest = []
+        order = itertools.count()
+
+        def keep(ev):
+            ep = ev.get('_epoch')
+            if self.max_events <= 0 or self._outside(ep):
                 ev.pop('_region', None)
+                return
+            item = (ep if ep is not None else float('-inf'), next(order), ev)
+            if len(newest) < self.max_events:
+                heapq.heappush(newest, item)
+            else:
+                heapq.heappushpop(newest, item)[2].pop('_region', None)
+        return keep
 
     def events(self):
         items = sorted(self._heap, key=lambda x: (x[0], x[1]))

@@ -409,7 +409,7 @@ class SourceReader(object):
         try:
             nbytes, nlines, end = scan_file(path, parser, start_offset=start, start_line=start_line,
                                             workers=workers, parser_factory=factory, stats=st,
-                                            trim=self.collector.trim_regions,
+                                            keep_regions=self.collector.region_keeper,
                                             thorough=True if self.thorough else None, **kwargs)
             st['bytes'] = nbytes
             st['lines'] = nlines

@@ -517,7 +517,8 @@ def test_parallel_fast_scan_returns_complete_events(tmp_path, monkeypatch, max_e
     def run(workers):
         coll = EventCollector(max_events=max_events, until=parse_time_bound(until) if until else None)
         parser = OomParser(str(path), coll.add)
-        scan_file(str(path), parser, workers=workers, block_size=1 << 16, thorough=False, trim=coll.trim_regions,
+        scan_file(str(path), parser, workers=workers, block_size=1 << 16, thorough=False,
+                  keep_regions=coll.region_keeper,
                   parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
         parser.close()
         return coll.events(), coll.total
@@ -534,15 +535,18 @@ def test_parallel_fast_scan_returns_complete_events(tmp_path, monkeypatch, max_e
         assert ev['invoker_pid'] and ev['memsw_limit_kb'] and ev['task_memcg']
 
 
-def test_trim_regions_keeps_the_newest_inside_the_window():
-    coll = EventCollector(max_events=2, since=100.0, until=300.0)
+def test_region_keeper_keeps_the_newest_inside_the_window():
+    keep = EventCollector(max_events=2, since=100.0, until=300.0).region_keeper()
     events = [{'_epoch': ep, '_region': b'r%d' % i} for i, ep in enumerate([50.0, 250.0, None, 150.0, 400.0, 200.0])]
-    coll.trim_regions(events)
+    for ev in events:
+        keep(ev)
     assert [i for i, ev in enumerate(events) if '_region' in ev] == [1, 5]
-    unlimited = EventCollector()
-    events = [{'_epoch': None, '_region': b'x'} for dummy in range(3)]
-    unlimited.trim_regions(events)
-    assert all('_region' in ev for ev in events)
+    for settings, kept in (({}, [0, 1, 2]), ({'max_events': 0}, [])):
+        keep = EventCollector(**settings).region_keeper()
+        events = [{'_epoch': None, '_region': b'x'} for dummy in range(3)]
+        for ev in events:
+            keep(ev)
+        assert [i for i, ev in enumerate(events) if '_region' in ev] == kept
 
 
 # ---- collecting: de-dup, time filters, max_events, summary ----------------------------------

@@ -29,6 +29,7 @@ import json
 import os
 import pickle
 import re
+import tempfile
 import time
 
 __all__ = [
@@ -1581,13 +1582,9 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
     return total, range_lines, consumed_end
 
 
-def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, thorough=False,
-                   keep_regions=None, carried=None):
-    """Split [start, start+size) into ``workers`` ranges at line starts (preferably at the start of
-    a report); forked children scan all ranges but the first.  ``keep_regions()`` gives each
-    worker a callable that drops the raw reports of events that cannot be returned as they come;
-    ``carried`` events (still open from the previous file) go on in the first range.  Returns (events, bytes, lines, stats,
-    still_open) with absolute line numbers, or None when a child failed."""
+def _split_points(path, start, size, workers):
+    """Range bounds for ``workers`` processes: at line starts, preferably at the start of a report
+    (searched in the MiB before each even split)."""
     bounds = [start]
     with open(path, 'rb') as f:
         for k in range(1, workers):
@@ -1599,15 +1596,32 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
             if back > 0:
                 f.seek(b - back)
                 chunk = f.read(back)
-                i = chunk.rfind(b'invoked oom')
+                i = chunk.rfind(START_ANCHOR)
                 if i >= 0:
                     ls = chunk.rfind(b'\n', 0, i) + 1
                     if b - back + ls > bounds[-1]:
                         b = b - back + ls
             bounds.append(min(b, start + size))
     bounds.append(start + size)
+    return bounds
+
+
+def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, emit, thorough=False,
+                   keep_regions=None, carried=None):
+    """Scan [start, start+size) in ``workers`` ranges: the first in this process, the others in
+    forked children.  Every finished event goes to ``emit`` in file order, with absolute line
+    numbers, as a sequential scan would give them.
+
+    A child writes its events to a spool file as it finds them (its memory stays flat however many
+    reports its range holds) and keeps the raw reports of only those that can still be returned
+    (``keep_regions``).  This process reads the spools after its own range, one event at a time.
+    ``carried`` events (still open from the previous file) go on in the first range.  Returns
+    (bytes, lines, stats, still_open) where still_open are the events open at the end of the file.
+    """
+    bounds = _split_points(path, start, size, workers)
     children = []
     for k in range(1, workers):
+        spool = tempfile.TemporaryFile()
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover  (child)
@@ -1615,72 +1629,111 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
             try:
                 os.close(rfd)
                 res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                                  thorough, keep_regions)
-                data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+                                  thorough, keep_regions, spool=spool)
+                spool.flush()
                 with os.fdopen(wfd, 'wb') as w:
-                    w.write(data)
+                    w.write(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
             except BaseException:  # pylint: disable=broad-except
                 code = 1
             finally:
                 os._exit(code)  # pylint: disable=protected-access
         os.close(wfd)
-        children.append((pid, rfd))
-    results = []
+        children.append((k, pid, rfd, spool))
+
+    def first_range_emit(ev):
+        if not ev.pop('_carried', False):
+            # numbered within its range; a carried event keeps its place in the older file
+            ev['line'] += start_line
+            ev['_last_line'] += start_line
+        emit(ev)
     try:
-        results.append(_scan_range(path, bounds[0], bounds[1], parser_factory, block_size, workers == 1,
-                                   thorough, keep_regions, carried))
+        nbytes, nlines, prev_end, stats, dummy, dummy_regions = _scan_range(
+            path, bounds[0], bounds[1], parser_factory, block_size, workers == 1, thorough, keep_regions,
+            carried=carried, emit=first_range_emit)
     finally:
-        for pid, rfd in children:
-            with os.fdopen(rfd, 'rb') as r:
-                data = r.read()
-            os.waitpid(pid, 0)
-            try:
-                results.append(pickle.loads(data) if data else None)
-            except Exception:  # pylint: disable=broad-except
-                results.append(None)
-    if any(r is None for r in results):
-        return None
-    events = []
-    total_bytes = 0
-    lines = start_line
-    stats = {'skipped': 0, 'errors': 0}
-    prev_end = None
+        results = [_child_result(pid, rfd) for _k, pid, rfd, _spool in children]
+    total_bytes = nbytes
+    lines = start_line + nlines
     still_open = []
-    for evs, nbytes, nlines, consumed_end, st, open_at_end in results:
-        for finished, group in ((True, evs), (False, open_at_end)):
-            for ev in group:
-                if prev_end is not None and ev['_start_offset'] < prev_end:
+    for (k, _pid, _rfd, spool), res in zip(children, results):
+        with spool:
+            if res is None:
+                # the child failed: this process scans its range instead
+                spool.seek(0)
+                spool.truncate()
+                res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
+                                  thorough, keep_regions, spool=spool)
+            nbytes, nlines, consumed_end, st, open_at_end, regions = res
+            spool.seek(0)
+            for ev, finished in _spooled(spool, open_at_end):
+                if ev['_start_offset'] < prev_end:
                     continue  # read by the previous range's window
-                if not ev.pop('_carried', False):
-                    # numbered within its range; a carried event keeps its place in the older file
-                    ev['line'] += lines
-                    ev['_last_line'] += lines
-                (events if finished else still_open).append(ev)
+                ev['line'] += lines
+                ev['_last_line'] += lines
+                if ev.get('_seq') in regions:
+                    ev['_region'] = regions[ev['_seq']]
+                if finished:
+                    emit(ev)
+                else:
+                    still_open.append(ev)
         total_bytes += nbytes
         lines += nlines
         stats['skipped'] += st.get('skipped', 0)
         stats['errors'] += st.get('errors', 0)
         prev_end = consumed_end
-    return events, total_bytes, lines - start_line, stats, still_open
+    return total_bytes, lines - start_line, stats, still_open
+
+
+def _child_result(pid, rfd):
+    """What a scan child sent back, or None when it failed."""
+    with os.fdopen(rfd, 'rb') as r:
+        data = r.read()
+    _pid, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    try:
+        return pickle.loads(data)
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def _spooled(spool, open_at_end):
+    """(event, finished) for the events of a spool file in the order written, then for those
+    still open at the end of the range."""
+    while True:
+        try:
+            # one load per dump: each record was pickled on its own (memo and all)
+            ev = pickle.load(spool)
+        except EOFError:
+            break
+        yield ev, True
+    for ev in open_at_end:
+        yield ev, False
 
 
 def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, keep_regions=None,
-                carried=None):
-    """Scan one range in this process.  ``carried``: events still open from the previous file of
-    a rotated log (first range only).  The last range hands back the events still open at the end
-    of the file instead of emitting them, so the caller can carry them on in turn."""
-    events = []
-    stats = {'skipped': 0, 'errors': 0}
-    # raw reports for the deferred full parse are only worth their memory (and the way back to
-    # the parent) for events that can still be returned: dropped as soon as that is known, so a
-    # worker's memory does not grow with the reports of its range
-    keep = keep_regions() if keep_regions is not None else None
+                carried=None, emit=None, spool=None):
+    """Scan [start, end) of a file in this process, line numbers counted from the range start.
 
-    def emit(ev):
-        events.append(ev)
-        if keep is not None:
-            keep(ev)
-    parser = parser_factory(emit, stats)
+    Finished events go to ``emit``, or are pickled into ``spool`` in the order found; in a spool,
+    an event's raw report is left out and sent back in ``regions`` (by the event's ``_seq``) only if
+    ``keep_regions`` says the event can still be returned.  ``carried``: events still open from
+    the previous file.  The last range hands back the events open at the end of the file instead
+    of finishing them, so the caller can carry them on.  Returns (bytes, lines, consumed_end,
+    stats, still_open, regions).
+    """
+    stats = {'skipped': 0, 'errors': 0}
+    keeper = keep_regions() if keep_regions is not None and spool is not None else None
+    numbers = itertools.count()
+
+    def to_spool(ev):
+        ev['_seq'] = next(numbers)
+        if keeper is not None and keeper(ev) and '_region' in ev:
+            # the keeper holds on to the event while it may be returned (its raw report comes
+            # back in ``regions``); the spool gets it without
+            ev = dict((key, value) for key, value in ev.items() if key != '_region')
+        pickle.dump(ev, spool, protocol=pickle.HIGHEST_PROTOCOL)
+    parser = parser_factory(emit if emit is not None else to_spool, stats)
     if carried:
         for ev in carried:
             ev['_carried'] = True
@@ -1692,7 +1745,8 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
                                                    thorough=thorough)
     still_open = parser.hand_over(0) if is_last else []
     parser.close()
-    return events, min(nbytes, end - start), nlines, consumed_end, stats, still_open
+    regions = keeper.regions() if keeper is not None else {}
+    return min(nbytes, end - start), nlines, consumed_end, stats, still_open, regions
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
@@ -1719,22 +1773,16 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
     if thorough is None:
         thorough = todo < FAST_MIN_BYTES
     if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
-        # the first range goes on with events left open by the previous file; a copy, so that a
-        # failed child (and the sequential scan that replaces it) finds them untouched
-        carried = parser.hand_over(0)
-        res = _parallel_scan(path, start_offset, todo, parser_factory, start_line, block_size, workers, thorough,
-                             keep_regions, pickle.loads(pickle.dumps(carried)) if carried else None)
-        if res is None:
-            parser.adopt(carried)
-        else:
-            events, nbytes, nlines, st, still_open = res
-            for ev in events:
-                parser.emit(ev)
-            parser.adopt(still_open)
-            if stats is not None:
-                stats['skipped'] = stats.get('skipped', 0) + st['skipped']
-                stats['errors'] = stats.get('errors', 0) + st['errors']
-            return nbytes, nlines, start_offset + nbytes
+        # the first range goes on with events left open by the previous file, and the events open
+        # at the end of the last range go back to this parser
+        nbytes, nlines, st, still_open = _parallel_scan(
+            path, start_offset, todo, parser_factory, start_line, block_size, workers, parser.emit, thorough,
+            keep_regions, parser.hand_over(0))
+        parser.adopt(still_open)
+        if stats is not None:
+            stats['skipped'] = stats.get('skipped', 0) + st['skipped']
+            stats['errors'] = stats.get('errors', 0) + st['errors']
+        return nbytes, nlines, start_offset + nbytes
     with open(path, 'rb', buffering=0) as f:
         if start_offset:
             f.seek(start_offset)
@@ -1790,6 +1838,38 @@ def parse_time_bound(value, now=None):
         if e is not None:
             return e
     raise ValueError('cannot read time %r (use e.g. 7d, 12h, 2026-11-26T00:00:00 or epoch seconds)' % (value,))
+
+
+class RegionKeeper(object):
+    """Called with each finished event of one scan range, in the order read: drops the raw report
+    text (kept for the deferred full parse) of an event as soon as the collector could no longer
+    keep it among its newest ``max_events`` inside since/until."""
+
+    def __init__(self, collector):
+        self.collector = collector
+        self.newest = []
+        self.order = itertools.count()
+
+    def __call__(self, ev):
+        """True while this keeper holds the event (its raw report may still be needed)."""
+        limit = self.collector.max_events
+        if limit is None:
+            return False
+        ep = ev.get('_epoch')
+        if limit <= 0 or self.collector.outside(ep):
+            ev.pop('_region', None)
+            return False
+        item = (ep if ep is not None else float('-inf'), next(self.order), ev)
+        if len(self.newest) < limit:
+            heapq.heappush(self.newest, item)
+            return True
+        dropped = heapq.heappushpop(self.newest, item)
+        dropped[2].pop('_region', None)
+        return dropped is not item
+
+    def regions(self):
+        """Raw reports still kept, by the events' ``_seq``."""
+        return dict((ev['_seq'], ev['_region']) for _ep, _n, ev in self.newest if '_region' in ev)
 
 
 class EventCollector(object):
@@ -1856,7 +1936,7 @@ class EventCollector(object):
 
     def add(self, ev):
         ep = ev.get('_epoch')
-        if self._outside(ep):
+        if self.outside(ep):
             self.filtered += 1
             return
         if self._is_dup(ev):
@@ -1894,30 +1974,13 @@ class EventCollector(object):
                 dropped = heapq.heappushpop(self._heap, item)
                 self._live.pop(dropped[1], None)
 
-    def _outside(self, ep):
+    def outside(self, ep):
         return ep is not None and (self.since is not None and ep < self.since or
                                    self.until is not None and ep > self.until)
 
     def region_keeper(self):
-        """A callable for the finished events of one scan range, in the order read: it drops the
-        raw report text (kept for the deferred full parse) of each event as soon as :meth:`add`
-        could no longer keep it among the newest ``max_events`` inside since/until."""
-        if self.max_events is None:
-            return lambda ev: None
-        newest = []
-        order = itertools.count()
-
-        def keep(ev):
-            ep = ev.get('_epoch')
-            if self.max_events <= 0 or self._outside(ep):
-                ev.pop('_region', None)
-                return
-            item = (ep if ep is not None else float('-inf'), next(order), ev)
-            if len(newest) < self.max_events:
-                heapq.heappush(newest, item)
-            else:
-                heapq.heappushpop(newest, item)[2].pop('_region', None)
-        return keep
+        """A :class:`RegionKeeper` for the finished events of one scan range, in the order read."""
+        return RegionKeeper(self)
 
     def events(self):
         items = sorted(self._heap, key=lambda x: (x[0], x[1]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import pickle
 import random
 import time
 
@@ -533,6 +534,86 @@ def test_parallel_fast_scan_returns_complete_events(tmp_path, monkeypatch, max_e
         assert ev['cause'] in ('parent_cgroup_limit', 'cgroup_limit')
         # invoker_pid and memsw_* come from lines only the deferred full parse reads
         assert ev['invoker_pid'] and ev['memsw_limit_kb'] and ev['task_memcg']
+
+
+def _many_reports(count):
+    """``count`` real reports, one a minute, with a little noise: the parent-limit report (two kills)
+    and the own-limit one in turn, each copy with its own process and cgroup names, so that events
+    differ in their strings and in the fields they have."""
+    reports = [fixture('dmesg-6.18-memcg-v1-parent-limit.log').splitlines(True)[20:],
+               fixture('dmesg-6.18-memcg-v1-own-limit.log').splitlines(True)]
+    out = []
+    for n in range(count):
+        stamp = b'2026-11-26T%02d:%02d:00+00:00 h ' % divmod(n, 60)
+        out.extend(stamp + b'sshd[1]: noise %d\n' % i for i in range(20))
+        out.extend(stamp + b'kernel: ' + line.replace(b'python3', b'app%d' % n).replace(b'ceo_', b'team%d_' % n)
+                   for line in reports[n % 2])
+    return b''.join(out)
+
+
+@pytest.mark.parametrize('max_events', [None, 7])
+def test_parallel_scan_of_many_reports_equals_sequential(tmp_path, monkeypatch, max_events):
+    # the workers spool their events one by one: every one of them comes back, complete
+    path = tmp_path / 'messages'
+    path.write_bytes(_many_reports(150))
+    monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
+
+    def run(workers):
+        coll = EventCollector(max_events=max_events)
+        parser = OomParser(str(path), coll.add)
+        nbytes, nlines, dummy = scan_file(str(path), parser, workers=workers, block_size=1 << 16, thorough=False,
+                                          keep_regions=coll.region_keeper,
+                                          parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
+        parser.close()
+        return coll.events(), coll.summary(), nbytes, nlines
+
+    one = run(1)
+    assert one[1]['total'] == 225 and len(one[0]) == (max_events or 225)
+    for workers in (2, 3):
+        assert run(workers) == one
+
+
+def test_spool_gives_back_each_event_as_written(tmp_path):
+    # records pickled one by one, of different shapes and with objects shared inside a record
+    path = tmp_path / 'a'
+    shared = 'shared-%d'
+    records = []
+    for n in range(50):
+        name = shared % n
+        ev = {'first': [n] * (n % 3), 'source': name, 'sources': [name]} if n % 2 else \
+            {'other': {'k%d' % n: (n,)}, 'extra': {}, 'source': name, 'sources': [name], 'evidence': [name, name]}
+        records.append(ev)
+    with open(str(path), 'w+b') as spool:
+        for ev in records:
+            pickle.dump(ev, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        spool.seek(0)
+        back = list(oom_log._spooled(spool, [{'open': True}]))
+    assert back == [(ev, True) for ev in records] + [({'open': True}, False)]
+
+
+def test_parallel_scan_survives_a_failing_child(tmp_path, monkeypatch):
+    path = tmp_path / 'messages'
+    path.write_bytes(_many_reports(30))
+    monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
+    parent = os.getpid()
+    real = oom_log._scan_range
+
+    def child_fails(*args, **kwargs):
+        if os.getpid() != parent:
+            raise MemoryError('child killed')
+        return real(*args, **kwargs)
+
+    def run(workers):
+        got = []
+        parser = OomParser(str(path), got.append)
+        scan_file(str(path), parser, workers=workers, block_size=1 << 16, thorough=False,
+                  parser_factory=lambda emit, st: OomParser(str(path), emit, stats=st))
+        parser.close()
+        return _keyset(got)
+
+    sequential = run(1)
+    monkeypatch.setattr(oom_log, '_scan_range', child_fails)
+    assert run(2) == sequential and len(sequential) == 45
 
 
 def test_region_keeper_keeps_the_newest_inside_the_window():

@@ -107,6 +107,8 @@ options:
       - Processes used to scan one large (64 MiB or more) uncompressed file.
       - V(0) uses 2 when this process may use two CPUs (affinity and cgroup CPU quota) and the tasks
         runnable at that moment leave one of the host's CPUs idle, else 1.
+      - Extra workers write the events they find to an unlinked temporary file in C(TMPDIR) (about
+        1.2 KB per OOM report), so memory does not grow with the log.
     type: int
     default: 0
 attributes:

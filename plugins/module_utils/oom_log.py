@@ -1606,10 +1606,10 @@ def _split_points(path, start, size, workers):
     return bounds
 
 
-def _parallel_scan(path, start, size, parser_factory, start_line, block_size, workers, emit, thorough=False,
+def _parallel_scan(path, start, size, parser_factory, start_line, block_size, spools, emit, thorough=False,
                    keep_regions=None, carried=None):
-    """Scan [start, start+size) in ``workers`` ranges: the first in this process, the others in
-    forked children.  Every finished event goes to ``emit`` in file order, with absolute line
+    """Scan [start, start+size) in ``len(spools) + 1`` ranges: the first in this process, the
+    others in forked children, one per spool (an open temporary file).  Every finished event goes to ``emit`` in file order, with absolute line
     numbers, as a sequential scan would give them.
 
     A child writes its events to a spool file as it finds them (its memory stays flat however many
@@ -1618,10 +1618,10 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     ``carried`` events (still open from the previous file) go on in the first range.  Returns
     (bytes, lines, stats, still_open) where still_open are the events open at the end of the file.
     """
+    workers = len(spools) + 1
     bounds = _split_points(path, start, size, workers)
     children = []
-    for k in range(1, workers):
-        spool = tempfile.TemporaryFile()
+    for k, spool in enumerate(spools, 1):
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover  (child)
@@ -1656,26 +1656,25 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, wo
     lines = start_line + nlines
     still_open = []
     for (k, _pid, _rfd, spool), res in zip(children, results):
-        with spool:
-            if res is None:
-                # the child failed: this process scans its range instead
-                spool.seek(0)
-                spool.truncate()
-                res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                                  thorough, keep_regions, spool=spool)
-            nbytes, nlines, consumed_end, st, open_at_end, regions = res
+        if res is None:
+            # the child failed: this process scans its range instead
             spool.seek(0)
-            for ev, finished in _spooled(spool, open_at_end):
-                if ev['_start_offset'] < prev_end:
-                    continue  # read by the previous range's window
-                ev['line'] += lines
-                ev['_last_line'] += lines
-                if ev.get('_seq') in regions:
-                    ev['_region'] = regions[ev['_seq']]
-                if finished:
-                    emit(ev)
-                else:
-                    still_open.append(ev)
+            spool.truncate()
+            res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
+                              thorough, keep_regions, spool=spool)
+        nbytes, nlines, consumed_end, st, open_at_end, regions = res
+        spool.seek(0)
+        for ev, finished in _spooled(spool, open_at_end):
+            if ev['_start_offset'] < prev_end:
+                continue  # read by the previous range's window
+            ev['line'] += lines
+            ev['_last_line'] += lines
+            if ev.get('_seq') in regions:
+                ev['_region'] = regions[ev['_seq']]
+            if finished:
+                emit(ev)
+            else:
+                still_open.append(ev)
         total_bytes += nbytes
         lines += nlines
         stats['skipped'] += st.get('skipped', 0)
@@ -1772,12 +1771,26 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
     todo = size - start_offset
     if thorough is None:
         thorough = todo < FAST_MIN_BYTES
+    spools = []
     if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
-        # the first range goes on with events left open by the previous file, and the events open
-        # at the end of the last range go back to this parser
-        nbytes, nlines, st, still_open = _parallel_scan(
-            path, start_offset, todo, parser_factory, start_line, block_size, workers, parser.emit, thorough,
-            keep_regions, parser.hand_over(0))
+        try:
+            for dummy in range(workers - 1):
+                spools.append(tempfile.TemporaryFile())
+        except (IOError, OSError):
+            # no temporary file here (read-only or full TMPDIR): one process reads it all
+            for spool in spools:
+                spool.close()
+            spools = []
+    if spools:
+        try:
+            # the first range goes on with events left open by the previous file, and the events
+            # open at the end of the last range go back to this parser
+            nbytes, nlines, st, still_open = _parallel_scan(
+                path, start_offset, todo, parser_factory, start_line, block_size, spools, parser.emit, thorough,
+                keep_regions, parser.hand_over(0))
+        finally:
+            for spool in spools:
+                spool.close()
         parser.adopt(still_open)
         if stats is not None:
             stats['skipped'] = stats.get('skipped', 0) + st['skipped']

@@ -591,7 +591,7 @@ def test_spool_gives_back_each_event_as_written(tmp_path):
     assert back == [(ev, True) for ev in records] + [({'open': True}, False)]
 
 
-def test_parallel_scan_survives_a_failing_child(tmp_path, monkeypatch):
+def test_parallel_scan_survives_a_failing_child_and_a_missing_tmpdir(tmp_path, monkeypatch):
     path = tmp_path / 'messages'
     path.write_bytes(_many_reports(30))
     monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
@@ -614,6 +614,13 @@ def test_parallel_scan_survives_a_failing_child(tmp_path, monkeypatch):
     sequential = run(1)
     monkeypatch.setattr(oom_log, '_scan_range', child_fails)
     assert run(2) == sequential and len(sequential) == 45
+    monkeypatch.setattr(oom_log, '_scan_range', real)
+
+    def no_tmpdir():
+        raise OSError(30, 'Read-only file system')
+    # without a temporary file for a worker, one process reads the whole file
+    monkeypatch.setattr(oom_log.tempfile, 'TemporaryFile', no_tmpdir)
+    assert run(2) == sequential
 
 
 def test_region_keeper_keeps_the_newest_inside_the_window():

@@ -539,19 +539,8 @@ def test_cmdline_excerpt_is_bounded(proc, fs):
 # ---- the real kernel of this machine ------------------------------------------------------------
 
 @pytest.fixture
-def child():
-    marker = "1234.%d" % os.getpid()
-    process = subprocess.Popen(["sleep", marker])
-    # right after execve() the kernel shows an empty command line for a moment: wait for it
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with open("/proc/%d/cmdline" % process.pid, "rb") as handle:
-            if handle.read().startswith(b"sleep\0"):
-                break
-        time.sleep(0.005)
-    yield process, marker
-    process.kill()
-    process.wait()
+def child(sleeping_process):
+    return sleeping_process
 
 
 def test_real_process_raise_and_refused_lowering(child):

@@ -10,9 +10,6 @@ the last ones run main() against real child processes of this machine.
 from __future__ import annotations
 
 import errno
-import os
-import subprocess
-import time
 
 import pytest
 
@@ -262,18 +259,9 @@ def test_only_vanished_processes_is_not_a_change(proc, tmp_path, warnings, monke
 # ---- real processes on this machine ---------------------------------------------------------------
 
 @pytest.fixture
-def sleeper():
-    marker = "4321.%d" % os.getpid()
-    process = subprocess.Popen(["sleep", marker])
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with open("/proc/%d/cmdline" % process.pid, "rb") as handle:
-            if handle.read().startswith(b"sleep\0"):
-                break
-        time.sleep(0.005)
-    yield process, "^sleep %s$" % marker.replace(".", r"\.")
-    process.kill()
-    process.wait()
+def sleeper(sleeping_process):
+    process, marker = sleeping_process
+    return process, "^sleep %s$" % marker.replace(".", r"\.")
 
 
 def live_value(pid):

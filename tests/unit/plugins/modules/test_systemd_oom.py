@@ -252,18 +252,20 @@ def test_no_systemctl_is_a_clear_error(host, monkeypatch):
     assert failed and "not managed by systemd" in result["msg"]
 
 
-def test_failed_reload_is_reported(host, monkeypatch):
+def fail_systemctl(host, monkeypatch, verb, stderr):
+    """Make ``systemctl VERB`` fail with ``stderr``; every other command runs on the fake host."""
     original = host.run_command
 
-    def broken(module, args, **kwargs):
-        if args[1] == "daemon-reload":
-            return 1, "", "Failed to reload daemon: Access denied"
-        return original(module, args, **kwargs)
-
     def run_command(self, args, **kwargs):
-        return broken(self, args, **kwargs)
+        if args[1] == verb:
+            return 1, "", stderr
+        return original(self, args, **kwargs)
 
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+
+
+def test_failed_reload_is_reported(host, monkeypatch):
+    fail_systemctl(host, monkeypatch, "daemon-reload", "Failed to reload daemon: Access denied")
     failed, result = run_module({"name": "app", "memory_max": "1G"})
     assert failed and "Access denied" in result["msg"]
     # a failed run leaves the host as it was
@@ -275,33 +277,14 @@ def test_failed_reload_is_reported(host, monkeypatch):
 def test_failed_reload_restores_the_previous_dropin(host, monkeypatch):
     run_module({"name": "app", "memory_max": "512M"})
     before = host.read(DROPIN)
-    original = host.run_command
-
-    def broken(module, args, **kwargs):
-        if args[1] == "daemon-reload":
-            return 1, "", "Failed to reload daemon: Access denied"
-        return original(module, args, **kwargs)
-
-    def run_command(self, args, **kwargs):
-        return broken(self, args, **kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    fail_systemctl(host, monkeypatch, "daemon-reload", "Failed to reload daemon: Access denied")
     failed, result = run_module({"name": "app", "memory_max": "1G"})
     assert failed and host.read(DROPIN) == before
 
 
 def test_failed_restart_says_the_dropin_is_in_place(host, monkeypatch):
-    original = host.run_command
-
-    def broken(module, args, **kwargs):
-        if args[1] == "restart":
-            return 1, "", "Job for app.service failed because the control process exited with error code."
-        return original(module, args, **kwargs)
-
-    def run_command(self, args, **kwargs):
-        return broken(self, args, **kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    fail_systemctl(host, monkeypatch, "restart",
+                   "Job for app.service failed because the control process exited with error code.")
     failed, result = run_module({"name": "app", "oom_score_adjust": 300, "live": False})
     assert failed and "control process exited" in result["msg"] and "is in place" in result["msg"]
     assert "OOMScoreAdjust=300" in host.read(DROPIN)

@@ -22,6 +22,8 @@ import html
 import json
 import re
 
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import EVENT_FIELDS as OOM_EVENT_FIELDS
+
 SCHEMA = 'oomkit.linux.diagnosis.report'
 SCHEMA_VERSION = 1
 
@@ -66,16 +68,9 @@ DEFAULT_OPTIONS = {
     'parameters': {},
 }
 
-# Event fields copied into the report (the rest of an oom_facts event, e.g. the task table, stays in
-# the host's facts).
-EVENT_FIELDS = (
-    'time', 'uptime', 'source', 'sources', 'line', 'host', 'invoker', 'invoker_pid', 'gfp_mask',
-    'gfp_flags', 'order', 'oom_score_adj', 'constraint', 'nodemask', 'cpuset', 'mems_allowed',
-    'killed_pid', 'killed_comm', 'killed_uid', 'killed_oom_score_adj', 'total_vm_kb', 'anon_rss_kb',
-    'file_rss_kb', 'shmem_rss_kb', 'pgtables_kb', 'memcg', 'task_memcg', 'memcg_usage_kb',
-    'memcg_limit_kb', 'failcnt', 'cause', 'confidence', 'evidence', 'oom_group', 'group_killed',
-    'reaped', 'panic', 'no_killable', 'nodes_below_min',
-)
+# Event fields copied into the report: all of an oom_facts event but the kernel's extra tokens (the
+# task table is not an event field either; both stay in the host's facts).
+EVENT_FIELDS = tuple(field for field in OOM_EVENT_FIELDS if field != 'extra')
 
 
 class ReportError(ValueError):

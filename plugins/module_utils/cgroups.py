@@ -775,11 +775,58 @@ def _rmdir(fs, host_path):
     return apply
 
 
+def _cgroup_lines(fs, pid):
+    """(hierarchy id, controllers, path) for each line of /proc/PID/cgroup (PID may be "self")."""
+    text = fs.read_optional("/proc/%s/cgroup" % pid) or ""
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            yield parts[0], parts[1].split(","), parts[2]
+
+
+def _below_root(path, root):
+    """A /proc/PID/cgroup path made relative to a mount that shows the hierarchy from ``root``."""
+    root = root.rstrip("/")
+    if root and path.startswith(root + "/"):
+        return path[len(root):]
+    if root and path == root:
+        return "/"
+    return path
+
+
 def process_cgroup(fs, pid, hierarchy):
     """The cgroup (hierarchy-relative, '/a/b') a process is in for the memory controller, or None."""
-    text = fs.read_optional("/proc/%d/cgroup" % pid)
-    if text is None:
+    for hierarchy_id, controllers, path in _cgroup_lines(fs, pid):
+        if hierarchy.version == V1 and "memory" in controllers or \
+                hierarchy.version == V2 and hierarchy_id == "0" and controllers == [""]:
+            return _below_root(path, hierarchy.root)
+    return None
+
+
+def cpu_quota(fs, pid="self"):
+    """The smallest CFS bandwidth limit, in CPUs, on the way from a process's cgroup up to the root
+    of its hierarchy (v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` where the cpu controller is
+    mounted, else v2 ``cpu.max``); None when there is none."""
+    mounts = parse_mountinfo(fs.read_optional(MOUNTINFO) or "")
+    cpu_v1 = [m for m in mounts if m.fstype == "cgroup" and "cpu" in m.controllers]
+    unified = [m for m in mounts if m.fstype == "cgroup2"]
+    if cpu_v1:
+        mount, files = _prefer(cpu_v1, "/sys/fs/cgroup/cpu"), ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+        wanted = [path for dummy, controllers, path in _cgroup_lines(fs, pid) if "cpu" in controllers]
+    elif unified:
+        mount, files = _prefer(unified, "/sys/fs/cgroup"), ("cpu.max",)
+        wanted = [path for hierarchy_id, controllers, path in _cgroup_lines(fs, pid)
+                  if hierarchy_id == "0" and controllers == [""]]
+    else:
         return None
+    components = [c for c in _below_root(wanted[0] if wanted else "/", mount.root).split("/") if c]
+    limits = []
+    for depth in range(len(components), -1, -1):
+        directory = posixpath.join(mount.mount_point, *components[:depth])
+        fields = " ".join(fs.read_optional(posixpath.join(directory, name)) or "" for name in files).split()
+        if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit() and int(fields[0]) > 0 and int(fields[1]) > 0:
+            limits.append(int(fields[0]) / int(fields[1]))
+    return min(limits) if limits else None
     for line in text.splitlines():
         parts = line.split(":", 2)
         if len(parts) != 3:

@@ -47,55 +47,23 @@ UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
 
 
 def usable_cpus(root='/'):
-    """CPUs this process may really use: its affinity mask, capped by the CFS quota of its cgroup
+    """CPUs this process may really use: its affinity mask, capped by the CPU quota of its cgroup
     and of the cgroup's ancestors (a container or service limited to one CPU gains nothing from a
     second process)."""
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import cpu_quota
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    quota = _cpu_quota(root)
+    try:
+        quota = cpu_quota(HostFS(root))
+    except HostError:
+        quota = None
     if quota is not None:
         cpus = min(cpus, max(1, int(quota)))
     return max(1, cpus)
-
-
-def _cpu_quota(root):
-    """The smallest CPU quota (in CPUs) on the way from this process's cgroup to the root, or None."""
-    v1_path = v2_path = None
-    for line in (_read(root, '/proc/self/cgroup') or '').splitlines():
-        parts = line.split(':', 2)
-        if len(parts) != 3:
-            continue
-        if parts[0] == '0' and parts[1] == '':
-            v2_path = parts[2]
-        elif 'cpu' in parts[1].split(','):
-            v1_path = parts[2]
-    if v1_path is None and v2_path is None:
-        v2_path = v1_path = '/'   # no cgroup file (tests, odd kernels): the hierarchy's root
-    quotas = []
-    path = (v1_path if v1_path is not None else v2_path).rstrip('/')
-    while True:
-        if v1_path is not None:
-            base = '/sys/fs/cgroup/cpu' + path
-            quotas.append(_ratio(_read(root, base + '/cpu.cfs_quota_us'), _read(root, base + '/cpu.cfs_period_us')))
-        if v2_path is not None:
-            fields = (_read(root, '/sys/fs/cgroup' + path + '/cpu.max') or '').split()
-            if len(fields) == 2 and fields[0] != 'max':
-                quotas.append(_ratio(fields[0], fields[1]))
-        if not path:
-            break
-        path = path.rsplit('/', 1)[0]
-    quotas = [q for q in quotas if q is not None]
-    return min(quotas) if quotas else None
-
-
-def _ratio(num, den):
-    try:
-        n, d = int(num), int(den)
-    except (TypeError, ValueError):
-        return None
-    return n / d if n > 0 and d > 0 else None
 
 
 def runnable_others(root='/', samples=3):
@@ -336,7 +304,8 @@ class SourceReader(object):
         later = {}
         for _mtime, path, _fst, err in found:
             if err is None:
-                later[rotation_family(path)] = later.get(rotation_family(path), 0) + 1
+                family = rotation_family(path)
+                later[family] = later.get(family, 0) + 1
         carried = {}
         for _mtime, path, fst, err in found:
             shown = path if self.root == '/' else '/' + os.path.relpath(path, self.root)

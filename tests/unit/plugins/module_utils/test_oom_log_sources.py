@@ -384,35 +384,44 @@ def test_state_file_directory_is_created(tmp_path):
     shutil.rmtree(str(tmp_path / 'deep'))
 
 
+MOUNTS_V2 = '30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n'
+MOUNTS_V1 = ('30 23 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n'
+             '31 23 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n')
+IN_APP = '0::/system.slice/app.service\n'
+
+
 @pytest.mark.parametrize('cpus,running,files,expected', [
     (2, 1, {}, 2),                                          # only this process runs: one CPU idle
     (2, 2, {}, 1),                                          # another task holds the second CPU
     (8, 5, {}, 2),
     (1, 1, {}, 1),                                          # one CPU in the affinity mask
-    (2, 1, {'cpu.max': '50000 100000\n'}, 1),               # cgroup v2 quota of half a CPU
-    (2, 1, {'cpu.max': 'max 100000\n'}, 2),
-    (2, 1, {'cpu/cpu.cfs_quota_us': '100000\n', 'cpu/cpu.cfs_period_us': '100000\n'}, 1),
-    (2, 1, {'cpu/cpu.cfs_quota_us': '-1\n', 'cpu/cpu.cfs_period_us': '100000\n'}, 2),
     (2, None, {}, 1),                                       # no /proc/loadavg: stay on one process
-    # a service's own v2 cgroup, or one of its ancestors, holds the quota
-    (2, 1, {'/proc/self/cgroup': '0::/system.slice/app.service\n',
-            'system.slice/app.service/cpu.max': 'max 100000\n', 'system.slice/cpu.max': '100000 100000\n'}, 1),
-    (2, 1, {'/proc/self/cgroup': '0::/system.slice/app.service\n', 'cpu.max': '50000 100000\n'}, 1),
-    (2, 1, {'/proc/self/cgroup': '0::/system.slice/app.service\n',
-            'system.slice/app.service/cpu.max': '400000 100000\n'}, 2),
-    # v1 cpu controller (hybrid hosts keep quotas there)
-    (2, 1, {'/proc/self/cgroup': '4:cpu,cpuacct:/batch\n0::/batch\n',
-            'cpu/batch/cpu.cfs_quota_us': '150000\n', 'cpu/batch/cpu.cfs_period_us': '100000\n'}, 1),
+    # cgroup v2 quotas of this process's cgroup or of an ancestor
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V2, '/sys/fs/cgroup/cpu.max': '50000 100000\n'}, 1),
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V2, '/sys/fs/cgroup/cpu.max': 'max 100000\n'}, 2),
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V2, '/proc/self/cgroup': IN_APP,
+            '/sys/fs/cgroup/system.slice/app.service/cpu.max': 'max 100000\n',
+            '/sys/fs/cgroup/system.slice/cpu.max': '100000 100000\n'}, 1),
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V2, '/proc/self/cgroup': IN_APP,
+            '/sys/fs/cgroup/system.slice/app.service/cpu.max': '400000 100000\n'}, 2),
+    # v1 cpu controller (hybrid hosts keep quotas there), mounted where the mount table says
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V1, '/proc/self/cgroup': '4:cpu,cpuacct:/batch\n0::/batch\n',
+            '/sys/fs/cgroup/cpu,cpuacct/batch/cpu.cfs_quota_us': '150000\n',
+            '/sys/fs/cgroup/cpu,cpuacct/batch/cpu.cfs_period_us': '100000\n'}, 1),
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V1, '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '100000\n',
+            '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n'}, 1),
+    (2, 1, {'/proc/self/mountinfo': MOUNTS_V1, '/proc/self/cgroup': '4:cpu,cpuacct:/batch\n',
+            '/sys/fs/cgroup/cpu,cpuacct/batch/cpu.cfs_quota_us': '-1\n',
+            '/sys/fs/cgroup/cpu,cpuacct/batch/cpu.cfs_period_us': '100000\n'}, 2),
 ])
 def test_auto_workers_follows_what_the_cpus_do_now(tmp_path, monkeypatch, cpus, running, files, expected):
     monkeypatch.setattr(os, 'cpu_count', lambda: cpus)
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(range(cpus)))
     if running is not None:
-        (tmp_path / 'proc').mkdir(exist_ok=True)
         # the 1-minute average says busy: only the instant runnable count may decide
-        (tmp_path / 'proc' / 'loadavg').write_text('3.00 3.00 3.00 %d/200 4242\n' % running)
-    for rel, text in files.items():
-        target = tmp_path / rel.lstrip('/') if rel.startswith('/') else tmp_path / 'sys' / 'fs' / 'cgroup' / rel
+        files = dict(files, **{'/proc/loadavg': '3.00 3.00 3.00 %d/200 4242\n' % running})
+    for path, text in files.items():
+        target = tmp_path / path.lstrip('/')
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     assert oom_sources.auto_workers(str(tmp_path)) == expected

@@ -11,6 +11,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.oomkit.linux.plugins.module_utils import oom_log, oom_sources
 from ansible_collections.oomkit.linux.plugins.modules import oom_facts
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_logs')
@@ -81,3 +82,28 @@ def test_garbage_file_never_fails(tmp_path, capsys):
 def test_negative_max_events_rejected(capsys):
     rc, out = run_module({'sources': ['files'], 'paths': ['/x'], 'max_events': -1}, capsys)
     assert rc == 1 and 'max_events' in out['msg']
+
+
+@pytest.mark.parametrize('thorough', [False, True])
+def test_thorough_and_workers_reach_the_scan(tmp_path, monkeypatch, capsys, thorough):
+    # scan as a file of 64 MiB and more, split in two
+    monkeypatch.setattr(oom_log, 'FAST_MIN_BYTES', 0)
+    monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
+    monkeypatch.setattr(oom_sources, 'PARALLEL_MIN_BYTES', 1)
+    with open(os.path.join(FIXTURES, 'dmesg-6.18-memcg-v1-own-limit.log'), 'rb') as f:
+        report = f.read()
+    cut = report[:report.index(b'Tasks state')]          # the kill line never got logged
+    noise = b''.join(b'[  300.%06d] eth0: link up\n' % i for i in range(3000))
+    log = tmp_path / 'kern.log'
+    log.write_bytes(cut + noise + report + noise)
+    rc, out = run_module({'sources': ['files'], 'paths': [str(log)], 'thorough': thorough, 'workers': 2,
+                          'gather_config': False, 'enrich': False}, capsys)
+    assert rc == 0
+    oom = out['ansible_facts']['oom']
+    assert oom['sources'][0]['workers'] == 2
+    assert [e['killed_pid'] for e in oom['events']] == ([None, 12039] if thorough else [12039])
+
+
+def test_bad_thorough_is_rejected(capsys):
+    rc, out = run_module({'sources': ['files'], 'paths': ['/x'], 'thorough': 'sometimes'}, capsys)
+    assert rc == 1 and 'thorough' in out['msg']

@@ -823,27 +823,11 @@ def cpu_quota(fs, pid="self"):
     limits = []
     for depth in range(len(components), -1, -1):
         directory = posixpath.join(mount.mount_point, *components[:depth])
+        # "quota period": cpu.max holds both, v1 one file each; "max" or -1 is no limit
         fields = " ".join(fs.read_optional(posixpath.join(directory, name)) or "" for name in files).split()
-        if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit() and int(fields[0]) > 0 and int(fields[1]) > 0:
+        if len(fields) == 2 and all(field.isdigit() and int(field) > 0 for field in fields):
             limits.append(int(fields[0]) / int(fields[1]))
     return min(limits) if limits else None
-    for line in text.splitlines():
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        if hierarchy.version == V1 and "memory" in parts[1].split(","):
-            path = parts[2]
-        elif hierarchy.version == V2 and parts[0] == "0" and parts[1] == "":
-            path = parts[2]
-        else:
-            continue
-        root = hierarchy.root.rstrip("/")
-        if root and path.startswith(root + "/"):
-            path = path[len(root):]
-        elif root and path == root:
-            path = "/"
-        return path
-    return None
 
 
 def _plan_procs(fs, cg, plan, procs):

@@ -8,5 +8,7 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing from apt: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt run (a parallel make target, unattended-upgrades) holds the dpkg lock: wait for it.
+APT_WAIT=(-o DPkg::Lock::Timeout=900)
+apt-get "${APT_WAIT[@]}" update -qq
+apt-get "${APT_WAIT[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

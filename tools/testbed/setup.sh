@@ -55,11 +55,12 @@ ensure_packages() {
   ((${#missing[@]})) || { log "packages present: ${packages[*]}"; return 0; }
   log "installing from apt: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt_lists_present || apt-get update -qq
-  if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
+  local wait=(-o DPkg::Lock::Timeout=900)  # a parallel apt run holds the dpkg lock: wait
+  apt_lists_present || apt-get "${wait[@]}" update -qq
+  if ! apt-get "${wait[@]}" install -y -qq "${missing[@]}" >/dev/null; then
     # Stale lists (a package moved on the mirror): refresh once and retry.
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get "${wait[@]}" update -qq
+    apt-get "${wait[@]}" install -y -qq "${missing[@]}" >/dev/null
   fi
 }
 

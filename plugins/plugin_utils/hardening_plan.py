@@ -24,7 +24,7 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import SysctlError, normalize_name
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
-    UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
+    SETTINGS, SETTINGS_BY_OPTION, UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
 )
 
 TRUE_WORDS = ("1", "true", "yes", "on", "y")
@@ -32,9 +32,8 @@ FALSE_WORDS = ("0", "false", "no", "off", "n")
 QOS_SYSCTL = "vm.memcg_qos_enable"
 SELECTOR_KEYS = ("pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", "unit")
 PROCESS_KEYS = SELECTOR_KEYS + ("value", "include_children")
-UNIT_OPTIONS = ("oom_score_adjust", "oom_policy", "memory_accounting", "memory_max", "memory_high", "memory_low",
-                "memory_min", "memory_swap_max", "memory_zswap_max", "managed_oom_swap", "managed_oom_memory_pressure",
-                "managed_oom_memory_pressure_limit", "managed_oom_preference")
+# the unit settings a hardening_unit_limits entry takes: every option of systemd_oom's settings table
+UNIT_OPTIONS = tuple(s.option for s in SETTINGS)
 CGROUP_OPTIONS = ("path", "state", "max", "swap_max", "high", "low", "min", "oom_group", "oom_kill_disable",
                   "swappiness", "soft_limit", "qos_level", "force", "allow_systemd_managed")
 
@@ -404,6 +403,13 @@ def _check_unit_limits(limits):
             to_int(item["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
         if item.get("memory_accounting") not in (None, ""):
             to_bool(item["memory_accounting"], where + " memory_accounting")
+        for option in UNIT_OPTIONS:
+            if item.get(option) not in (None, "") and option not in ("oom_score_adjust", "memory_accounting"):
+                # the module's own validation, on the controller: a bad value fails before any host runs
+                try:
+                    SETTINGS_BY_OPTION[option].parse(item[option])
+                except SystemdError as err:
+                    raise PlanError("%s %s: %s" % (where, option, err))
         names.append((where, unit_name(item["unit"], where), item))
     return names
 

@@ -347,3 +347,24 @@ def test_plan_from_this_machine():
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_every_unit_setting_of_systemd_oom_is_accepted_and_passed_on():
+    cfg = config(unit_limits=[{"unit": "batch.service", "memory_zswap_writeback": "no",
+                               "managed_oom_memory_pressure_duration": "30s"}])
+    units = {"batch.service": {"present": True, "id": "batch.service", "main_pid": 0}}
+    result = P.plan(cfg, host_info(cfg, systemd=True, units=units, cap=True))
+    assert result["failed"] is False, result
+    assert result["units"][-1] == {"name": "batch.service", "live": True, "memory_zswap_writeback": "no",
+                                   "managed_oom_memory_pressure_duration": "30s"}
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("memory_max", "512MB", "hardening_unit_limits #1 memory_max"),
+    ("managed_oom_memory_pressure_duration", "soon", "hardening_unit_limits #1 managed_oom_memory_pressure_duration"),
+    ("oom_policy", "explode", "hardening_unit_limits #1 oom_policy"),
+])
+def test_bad_unit_setting_values_fail_on_the_controller(setting, value, message):
+    query = P.host_query(config(unit_limits=[{"unit": "batch", setting: value}]))
+    assert query["failed"] is True
+    assert message in query["msg"]

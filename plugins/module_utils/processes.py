@@ -76,6 +76,29 @@ CAP_SYS_RESOURCE_HINT = (
     "oomkit.linux.systemd_oom so the service manager applies it when the service starts")
 
 
+def refused_without_capability(before, after, cap_sys_resource):
+    """Whether the kernel will refuse to set a process's oom_score_adj from ``before`` to ``after``.
+
+    The one home of the rule "lowering needs CAP_SYS_RESOURCE", used by oom_score_adj, systemd_oom
+    and the hardening plan. The kernel (fs/proc/base.c, __set_oom_adj) refuses a write below the
+    task's ``oom_score_adj_min`` with EACCES unless the writer has CAP_SYS_RESOURCE; a privileged
+    write moves that floor to the new value, so the floor never exceeds the current value. /proc does
+    not show the floor: it is estimated as ``min(before, 0)``, the floor of a process that no
+    privileged writer lowered (fork copies 0 from init) or whose value a privileged writer set below
+    0 (systemd's OOMScoreAdjust=). ``before`` None (not read, for example a unit not running yet)
+    estimates it as 0. Raising is never refused; with the capability, or when it cannot be told
+    (``cap_sys_resource`` None), nothing is predicted as refused.
+
+    The estimate errs only for a floor a privileged writer put above 0 (a lowering toward 0 is then
+    refused although predicted to pass) or for a value raised by an unprivileged writer above a
+    negative floor (a lowering between the two passes although predicted to be refused).
+    """
+    if cap_sys_resource is not False:
+        return False
+    floor = 0 if before is None else min(before, 0)
+    return after < floor
+
+
 class SelectorError(ValueError):
     """Bad selection input (the module reports it and changes nothing)."""
 
@@ -767,6 +790,7 @@ def _write_checked(fs, proc, interface, raw_value):
             if err.errno in _GONE:
                 return False
             if err.errno == errno.EACCES and raw_value < (proc.raw_before if proc.raw_before is not None else 0):
+                # a refused lowering: the kernel's CAP_SYS_RESOURCE rule (see refused_without_capability)
                 raise HostError("lowering oom_score_adj from %s to %s was refused (EACCES): %s"
                                 % (proc.before, proc.after, CAP_SYS_RESOURCE_HINT),
                                 path="/proc/%d/%s" % (proc.pid, interface), errno_value=err.errno)

@@ -20,7 +20,8 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
-    ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj, select_processes)
+    ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj, refused_without_capability,
+    select_processes)
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ManagedFile, Transaction
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import SizeError, parse_size
 
@@ -1138,12 +1139,11 @@ def run(fs, runner, params, check_mode=False):
     if live_attempted:
         processes = _unit_processes(fs, show_before.get("ControlGroup"), _int_or_none(show_before.get("MainPID")))
         live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
-        if check_mode and has_cap_sys_resource(fs) is False:
-            # Predict what the kernel will say: without CAP_SYS_RESOURCE, lowering below the process's
-            # floor is refused. The floor is not visible; it is at most the current value and 0 unless a
-            # privileged writer lowered it, so going below both is what gets refused.
+        if check_mode:
+            # Predict what the kernel will say (the one rule: processes.refused_without_capability)
+            cap = has_cap_sys_resource(fs)
             lowered = set(p.label() for p in processes
-                          if p.status == "changed" and p.after < p.before and p.after < 0)
+                          if p.status == "changed" and refused_without_capability(p.before, p.after, cap))
             for proc in processes:
                 if proc.label() in lowered:
                     proc.status = "failed"

@@ -247,6 +247,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     ProcessSelector,
     SelectorError,
     has_cap_sys_resource,
+    refused_without_capability,
     legacy_warning,
     mark_unapplied,
     plan_oom_score_adj,
@@ -323,11 +324,12 @@ def run_module(module, fs):
     if warning:
         module.warn(warning)
 
-    lowering = [c for c in changes if c.after < c.before]
-    if module.check_mode and lowering and has_cap_sys_resource(fs) is False:
-        module.warn("this run lacks CAP_SYS_RESOURCE: the kernel will refuse to lower any of these %d process(es) "
-                    "below its floor (not visible in /proc), so a real run may fail and change nothing"
-                    % len(lowering))
+    cap = has_cap_sys_resource(fs) if module.check_mode else None
+    lowering = [c for c in changes if refused_without_capability(c.before, c.after, cap)]
+    if lowering:
+        module.warn("this run lacks CAP_SYS_RESOURCE: the kernel will refuse to lower %d of these process(es) "
+                    "below its floor (not visible in /proc; 0 unless a privileged writer lowered it), so a real run "
+                    "may fail and change nothing" % len(lowering))
 
     txn = Transaction(check_mode=module.check_mode)
     for change in changes:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.oomkit.linux.plugins.module_utils.processes import refused_without_capability
 from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import SysctlError, normalize_name
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
     SETTINGS, SETTINGS_BY_OPTION, UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
@@ -438,7 +439,8 @@ def plan_units(host, systemd, skipped, protected, limits):
     def no_live(target, value):
         target["live"] = False
         skipped.append({"item": "live oom_score_adj %s of %s" % (value, target["name"]),
-                        "reason": "no CAP_SYS_RESOURCE here%s: the kernel refuses values below 0; the drop-in "
+                        "reason": "no CAP_SYS_RESOURCE here%s: the kernel refuses values below a process's floor "
+                                  "(0 unless a privileged writer lowered it); the drop-in "
                                   "(OOMScoreAdjust=) is written and applies where the service starts with the "
                                   "capability" % container_note(host)})
 
@@ -456,7 +458,8 @@ def plan_units(host, systemd, skipped, protected, limits):
             seen.add(unit_id)
             target = entry(unit_id)
             target["oom_score_adjust"] = item["oom_score_adjust"]
-            if item["oom_score_adjust"] < 0 and cap is False:
+            # the unit's processes are not read here: the kernel's rule with an unread value (floor 0)
+            if refused_without_capability(None, item["oom_score_adjust"], cap):
                 no_live(target, item["oom_score_adjust"])
     for where, name, item in _check_unit_limits(limits):
         if not systemd:
@@ -472,7 +475,7 @@ def plan_units(host, systemd, skipped, protected, limits):
                 target[option] = item[option]
         if "oom_score_adjust" in target:
             target["oom_score_adjust"] = to_int(target["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
-            if target["oom_score_adjust"] < 0 and cap is False and target["live"]:
+            if refused_without_capability(None, target["oom_score_adjust"], cap) and target["live"]:
                 no_live(target, target["oom_score_adjust"])
         if "memory_accounting" in target:
             target["memory_accounting"] = to_bool(target["memory_accounting"], where + " memory_accounting")
@@ -490,12 +493,13 @@ def plan_processes(host, systemd, skipped, read, matches):
             continue
         if systemd:
             continue
-        if call["value"] < 0 and cap is False:
-            running = [p["pid"] for p in matches[_key(selection(call))]]
-            if running:
-                skipped.append({"item": "live oom_score_adj %s of %s (pid %s)" % (
-                    call["value"], call["name"], ", ".join(str(p) for p in running[:10])),
-                    "reason": "no CAP_SYS_RESOURCE here%s: the kernel refuses values below 0" % container_note(host)})
+        refused = [p["pid"] for p in matches[_key(selection(call))]
+                   if refused_without_capability(p.get("oom_score_adj"), call["value"], cap)]
+        if refused:
+            skipped.append({"item": "live oom_score_adj %s of %s (pid %s)" % (
+                call["value"], call["name"], ", ".join(str(p) for p in refused[:10])),
+                "reason": "no CAP_SYS_RESOURCE here%s: the kernel refuses values below a process's floor "
+                          "(0 unless a privileged writer lowered it)" % container_note(host)})
             continue
         calls.append(call)
     needed, already = [], []

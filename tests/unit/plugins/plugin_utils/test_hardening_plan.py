@@ -368,3 +368,12 @@ def test_bad_unit_setting_values_fail_on_the_controller(setting, value, message)
     query = P.host_query(config(unit_limits=[{"unit": "batch", setting: value}]))
     assert query["failed"] is True
     assert message in query["msg"]
+
+
+def test_protected_processes_already_below_the_value_are_raised_without_the_capability():
+    """The kernel refuses only writes below a process's floor: raising -950 to -900 needs no capability."""
+    cfg = config(protected_services=[{"unit": "guard.service", "process": "guard"}])
+    info = host_info(cfg, cap=False, running={key(name="guard"): [proc(10, "guard", -950)]})
+    result = P.plan(cfg, info)
+    assert result["processes"] == [{"name": "guard", "value": -900, "role": "protected"}]
+    assert not [s for s in result["skipped"] if "CAP_SYS_RESOURCE" in s["reason"]]

@@ -22,14 +22,17 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.oomkit.linux.plugins.plugin_utils import role_args
+
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import refused_without_capability
 from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import SysctlError, normalize_name
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
     SETTINGS, SETTINGS_BY_OPTION, UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
 )
 
-TRUE_WORDS = ("1", "true", "yes", "on", "y")
-FALSE_WORDS = ("0", "false", "no", "off", "n")
+ROLE = "hardening"
+PREFIX = "hardening_"
+_TYPED = "_typed"  # marks a configuration typed_config() has converted
 QOS_SYSCTL = "vm.memcg_qos_enable"
 SELECTOR_KEYS = ("pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", "unit")
 PROCESS_KEYS = SELECTOR_KEYS + ("value", "include_children")
@@ -43,100 +46,58 @@ class PlanError(ValueError):
     """Bad role input: the role fails before anything is changed."""
 
 
-# --- coercion (AWX survey answers are strings) ---------------------------------------------------
+# --- the role variables, through the role's argument spec ---------------------------------------
+
+def typed_config(cfg):
+    """The role variables (without their ``hardening_`` prefix) in the types of meta/argument_specs.yml.
+
+    The one conversion of AWX survey strings: role_args applies the role's own argument spec with
+    ansible-core's validator (blank optional answers mean "not set"). Values already converted
+    (a second step of the same run) pass through unchanged.
+    """
+    if not isinstance(cfg, dict):
+        raise PlanError("the role configuration must be a mapping")
+    if cfg.get(_TYPED):
+        return cfg
+    try:
+        values = role_args.convert(ROLE, dict((PREFIX + k, v) for k, v in cfg.items()))
+    except role_args.RoleArgsError as err:
+        raise PlanError(str(err))
+    typed = dict((k[len(PREFIX):], v) for k, v in values.items())
+    typed[_TYPED] = True
+    return typed
+
 
 def tristate(value, option):
-    if isinstance(value, bool):
-        return value
-    text = "auto" if value is None else str(value).strip().lower()
-    if text in ("", "auto"):
+    """``auto`` (also a blank answer), or a boolean as ansible-core reads it."""
+    if isinstance(value, str) and value.strip().lower() in ("", "auto"):
         return "auto"
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise PlanError("%s must be auto, true or false, not %r" % (option, value))
-
-
-def to_bool(value, option):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise PlanError("%s must be true or false, not %r" % (option, value))
-
-
-def to_int(value, option, low=None, high=None):
-    if isinstance(value, bool):
-        raise PlanError("%s must be an integer, not %r" % (option, value))
+    if value is None:
+        return "auto"
     try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise PlanError("%s must be an integer, not %r" % (option, value))
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise PlanError("%s must be between %s and %s, not %s" % (option, low, high, number))
-    return number
+        return role_args.check(option, {"type": "bool"}, value)
+    except role_args.RoleArgsError:
+        raise PlanError("%s must be auto, true or false, not %r" % (option, value))
 
 
-def to_list(value, option):
-    """A list; a string is a comma-separated list (or JSON)."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                raise PlanError("%s: %r is not a JSON list" % (option, value))
-            if not isinstance(parsed, list):
-                raise PlanError("%s: %r is not a JSON list" % (option, value))
-            return parsed
-        return [part.strip() for part in text.split(",") if part.strip()]
-    raise PlanError("%s must be a list, not %r" % (option, value))
+def nested(value, where, wanted):
+    """A value inside an element of a role variable (``include_children`` of an entry...), converted by
+    ansible-core's check for ``wanted`` (bool, int)."""
+    try:
+        return role_args.check(where, {"type": wanted}, value)
+    except role_args.RoleArgsError as err:
+        raise PlanError(str(err))
 
 
-def to_dict(value, option):
-    """A mapping; a string is JSON or key=value pairs separated by commas or spaces."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return {}
-        if text.startswith("{"):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                raise PlanError("%s: %r is not a JSON mapping" % (option, value))
-            if not isinstance(parsed, dict):
-                raise PlanError("%s: %r is not a JSON mapping" % (option, value))
-            return parsed
-        result = {}
-        for part in re.split(r"[,\s]+", text):
-            if not part:
-                continue
-            if "=" not in part:
-                raise PlanError("%s: %r is not key=value" % (option, part))
-            key, val = part.split("=", 1)
-            result[key.strip()] = val.strip()
-        return result
-    raise PlanError("%s must be a mapping, not %r" % (option, value))
+def bounded(value, option, low, high):
+    """An integer (already converted) inside its documented bounds."""
+    if not low <= value <= high:
+        raise PlanError("%s must be between %s and %s, not %s" % (option, low, high, value))
+    return value
 
 
-def dict_list(value, option):
-    items = to_list(value, option)
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise PlanError("%s #%d must be a mapping, not %r" % (option, index + 1, item))
-    return items
+def nested_int(value, where, low, high):
+    return bounded(nested(value, where, "int"), where, low, high)
 
 
 # --- names (the collection's own rules, from module_utils) ---------------------------------------
@@ -187,7 +148,7 @@ def normalize_protected(items, default_value, option):
         unit = unit_name(unit, where) if unit else None
         if not process and unit:
             process = unit.rsplit(".", 1)[0]
-        value = default_value if value in (None, "") else to_int(value, where + " oom_score_adjust", -1000, 1000)
+        value = default_value if role_args.is_blank(value) else nested_int(value, where + " oom_score_adjust", -1000, 1000)
         result.append({"unit": unit, "process": process or None, "oom_score_adjust": value})
     return result
 
@@ -195,11 +156,11 @@ def normalize_protected(items, default_value, option):
 def expendable_calls(cfg):
     """The expendable processes' oom_score_adj calls, validated."""
     calls = []
-    score = to_int(cfg.get("expendable_score", 500), "hardening_expendable_score", 1, 1000)
-    for name in to_list(cfg.get("expendable_names"), "hardening_expendable_names"):
+    score = bounded(cfg["expendable_score"], "hardening_expendable_score", 1, 1000)
+    for name in cfg["expendable_names"]:
         if str(name).strip():
             calls.append({"name": str(name).strip(), "value": score, "role": "expendable"})
-    for index, item in enumerate(dict_list(cfg.get("expendable_processes"), "hardening_expendable_processes")):
+    for index, item in enumerate(cfg["expendable_processes"]):
         where = "hardening_expendable_processes #%d" % (index + 1)
         unknown = sorted(set(item) - set(PROCESS_KEYS))
         if unknown:
@@ -208,14 +169,14 @@ def expendable_calls(cfg):
         call = dict((k, item[k]) for k in PROCESS_KEYS if item.get(k) not in (None, "", []))
         if not any(k in call for k in SELECTOR_KEYS):
             raise PlanError("%s selects nothing: give at least one of %s" % (where, ", ".join(SELECTOR_KEYS)))
-        call["value"] = to_int(call.get("value", score), where + " value", 1, 1000)
+        call["value"] = nested_int(call.get("value", score), where + " value", 1, 1000)
         if "pattern" in call:
             try:
                 re.compile(call["pattern"])
             except re.error as err:
                 raise PlanError("%s: pattern %r is not a valid regular expression: %s" % (where, call["pattern"], err))
         if "include_children" in call:
-            call["include_children"] = to_bool(call["include_children"], where + " include_children")
+            call["include_children"] = nested(call["include_children"], where + " include_children", "bool")
         call["role"] = "expendable"
         calls.append(call)
     return calls
@@ -249,16 +210,14 @@ def _mergeable(call):
 
 def read_config(cfg):
     """Everything the configuration says, validated; PlanError for bad input."""
-    if not isinstance(cfg, dict):
-        raise PlanError("the role configuration must be a mapping")
-    default_adj = to_int(cfg.get("protect_oom_score_adjust", -900), "hardening_protect_oom_score_adjust", -1000, 1000)
+    cfg = typed_config(cfg)
+    default_adj = bounded(cfg["protect_oom_score_adjust"], "hardening_protect_oom_score_adjust", -1000, 1000)
     protected = []
-    if to_bool(cfg.get("protect", True), "hardening_protect"):
+    if cfg["protect"]:
         for source in ("protected_services", "protected_services_extra"):
-            protected += normalize_protected(to_list(cfg.get(source), "hardening_" + source), default_adj,
-                                             "hardening_" + source)
-    limits = dict_list(cfg.get("unit_limits"), "hardening_unit_limits")
-    cgroups = dict_list(cfg.get("cgroups"), "hardening_cgroups")
+            protected += normalize_protected(cfg[source], default_adj, "hardening_" + source)
+    limits = cfg["unit_limits"]
+    cgroups = cfg["cgroups"]
     units = []
     for name in [p["unit"] for p in protected if p["unit"]] + [unit_name(u["unit"], "hardening_unit_limits")
                                                                for u in limits if u.get("unit")]:
@@ -266,7 +225,7 @@ def read_config(cfg):
             units.append(name)
     names = set(["vm.panic_on_oom", QOS_SYSCTL])
     for source in ("sysctl_baseline", "sysctl_extra"):
-        names.update(sysctl_name(k, "hardening_" + source) for k in to_dict(cfg.get(source), "hardening_" + source))
+        names.update(sysctl_name(k, "hardening_" + source) for k in cfg[source])
     calls = protected_calls(protected) + expendable_calls(cfg)
     # The query: each call's selectors once; and where several plain process names share a value, the
     # program-name pattern of each, so that the plan can tell whether one pattern run may replace them.
@@ -286,7 +245,7 @@ def read_config(cfg):
             selector = {"pattern": name_pattern([name])}
             if _key(selector) not in [_key(s) for s in selections]:
                 selections.append(selector)
-    return {"protected": protected, "limits": limits, "cgroups": cgroups, "units": units,
+    return {"config": cfg, "protected": protected, "limits": limits, "cgroups": cgroups, "units": units,
             "sysctls": sorted(names), "calls": calls, "selections": selections}
 
 
@@ -295,12 +254,22 @@ def host_query(cfg):
     try:
         read = read_config(cfg)
         # the rest of the validation that needs no host, so that bad input fails before the host is asked
-        plan_sysctl(cfg, None, [])
+        plan_sysctl(read["config"], None, [])
         _check_unit_limits(read["limits"])
         _check_cgroups(read["cgroups"])
     except PlanError as err:
         return {"failed": True, "msg": str(err)}
-    return {"failed": False, "units": read["units"], "processes": read["selections"], "sysctls": read["sysctls"]}
+    return {"failed": False, "units": read["units"], "processes": read["selections"], "sysctls": read["sysctls"],
+            "options": role_options(read["config"])}
+
+
+# the role variables the tasks pass to modules as they are (typed by the spec here, so that the tasks
+# need no conversion of their own)
+TASK_OPTIONS = ("sysctl_file", "dropin_name", "restart", "set_stats")
+
+
+def role_options(cfg):
+    return dict((k, cfg[k]) for k in TASK_OPTIONS)
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -345,28 +314,29 @@ def container_note(host):
 
 def plan_sysctl(cfg, host, skipped):
     """The sysctl call. With host None only validates (the query step)."""
-    if not to_bool(cfg.get("sysctl_manage", True), "hardening_sysctl_manage"):
+    cfg = typed_config(cfg)
+    if not cfg["sysctl_manage"]:
         return None
     settings = {}
     for source in ("sysctl_baseline", "sysctl_extra"):
-        for key, value in to_dict(cfg.get(source), "hardening_" + source).items():
+        for key, value in cfg[source].items():
             name = sysctl_name(key, "hardening_" + source)
             if value is None or str(value).strip() == "":
                 settings.pop(name, None)
             else:
                 settings[name] = str(int(value)) if isinstance(value, bool) else str(value).strip()
-    qos = cfg.get("memcg_qos_enable")
-    if qos is not None and str(qos).strip().lower() not in ("", "null", "none"):
-        qos = to_int(qos, "hardening_memcg_qos_enable", 0, 2)
+    qos = cfg["memcg_qos_enable"]
+    if qos is not None and str(qos).strip().lower() not in ("null", "none"):
+        qos = nested_int(qos, "hardening_memcg_qos_enable", 0, 2)
         if host is not None and host["sysctls"].get(QOS_SYSCTL) is None:
             skipped.append({"item": "sysctl %s" % QOS_SYSCTL,
                             "reason": "this kernel has no vm.memcg_qos_enable (the openEuler/HCE memcg OOM priority, "
                                       "CONFIG_MEMCG_OOM_PRIORITY)"})
         else:
             settings[QOS_SYSCTL] = str(qos)
-    runtime = tristate(cfg.get("sysctl_runtime"), "hardening_sysctl_runtime")
-    persist = to_bool(cfg.get("sysctl_persist", True), "hardening_sysctl_persist")
-    ignore_missing = to_bool(cfg.get("sysctl_ignore_missing", False), "hardening_sysctl_ignore_missing")
+    runtime = tristate(cfg["sysctl_runtime"], "hardening_sysctl_runtime")
+    persist = cfg["sysctl_persist"]
+    ignore_missing = cfg["sysctl_ignore_missing"]
     if host is None or not settings:
         return None
     if runtime == "auto":
@@ -400,10 +370,10 @@ def _check_unit_limits(limits):
             raise PlanError("%s: unknown key(s) %s (known: unit, %s)" % (where, ", ".join(unknown), ", ".join(UNIT_OPTIONS)))
         if not item.get("unit"):
             raise PlanError("%s needs a unit" % where)
-        if item.get("oom_score_adjust") not in (None, ""):
-            to_int(item["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
-        if item.get("memory_accounting") not in (None, ""):
-            to_bool(item["memory_accounting"], where + " memory_accounting")
+        if not role_args.is_blank(item.get("oom_score_adjust")):
+            nested_int(item["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
+        if not role_args.is_blank(item.get("memory_accounting")):
+            nested(item["memory_accounting"], where + " memory_accounting", "bool")
         for option in UNIT_OPTIONS:
             if item.get(option) not in (None, "") and option not in ("oom_score_adjust", "memory_accounting"):
                 # the module's own validation, on the controller: a bad value fails before any host runs
@@ -474,11 +444,11 @@ def plan_units(host, systemd, skipped, protected, limits):
             if item.get(option) not in (None, ""):
                 target[option] = item[option]
         if "oom_score_adjust" in target:
-            target["oom_score_adjust"] = to_int(target["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
+            target["oom_score_adjust"] = nested_int(target["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
             if refused_without_capability(None, target["oom_score_adjust"], cap) and target["live"]:
                 no_live(target, target["oom_score_adjust"])
         if "memory_accounting" in target:
-            target["memory_accounting"] = to_bool(target["memory_accounting"], where + " memory_accounting")
+            target["memory_accounting"] = nested(target["memory_accounting"], where + " memory_accounting", "bool")
     return [units[u] for u in order]
 
 
@@ -587,7 +557,7 @@ def plan(cfg, info):
             raise PlanError("the oom_host_info result answers %d process selection(s), the plan asked %d: run it with "
                             "the arguments of the host query" % (len(found), len(selections)))
         matches = dict((_key(s), list(f.get("processes") or [])) for s, f in zip(selections, found))
-        systemd = tristate(cfg.get("systemd"), "hardening_systemd")
+        systemd = tristate(read["config"]["systemd"], "hardening_systemd")
         if systemd == "auto":
             systemd = host["systemd"]["running"]
         host["systemd"]["managed"] = systemd
@@ -595,8 +565,8 @@ def plan(cfg, info):
         if not systemd and read["protected"]:
             skipped.append({"item": "OOMScoreAdjust= drop-ins of the protected services",
                             "reason": "systemd is not the service manager here; running processes get the live value only"})
-        result = {"host": host, "skipped": skipped, "failed": False}
-        result["sysctl"] = plan_sysctl(cfg, host, skipped)
+        result = {"host": host, "skipped": skipped, "failed": False, "options": role_options(read["config"])}
+        result["sysctl"] = plan_sysctl(read["config"], host, skipped)
         result["units"] = plan_units(host, systemd, skipped, read["protected"], read["limits"])
         result["processes"], result["processes_ok"] = plan_processes(host, systemd, skipped, read, matches)
         result["cgroups"] = plan_cgroups(host, skipped, read["cgroups"])

@@ -30,7 +30,9 @@ from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostErr
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     ProcessSelector, SelectorError, has_cap_sys_resource, select_processes,
 )
-from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import SysctlError, name_to_path, normalize_name
+from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import (
+    OOM_POSTURE_SYSCTLS, QOS_SYSCTL, SysctlError, name_to_path, normalize_name,
+)
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
     SYSTEM_UNIT_DIRS, SystemdError, normalize_unit_name, parse_show, parse_version, read_oom_score_adj,
 )
@@ -40,10 +42,8 @@ class HostInfoError(ValueError):
     """Bad module input, found before anything was read."""
 
 
-# The OOM sysctls always reported (more come from the ``sysctls`` option).
-BASE_SYSCTLS = ("vm.panic_on_oom", "vm.oom_kill_allocating_task", "vm.oom_dump_tasks", "vm.overcommit_memory",
-                "vm.memcg_qos_enable")
-QOS_SYSCTL = "vm.memcg_qos_enable"
+# The OOM sysctls always reported (more come from the ``sysctls`` option): from sysctl's knob table.
+BASE_SYSCTLS = OOM_POSTURE_SYSCTLS
 
 # Container runtimes: the name reported, the programs, the API sockets, and the process names (comm,
 # at most 15 characters) of their daemons and shims.

@@ -35,13 +35,13 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     scan_file,
     scan_stream,
 )
+from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import POSTURE_SYSCTLS
 
 STATE_VERSION = 1
 FINGERPRINT_BYTES = 4096
 DEFAULT_FILE_GLOBS = ('/var/log/messages*', '/var/log/kern.log*', '/var/log/syslog*')
-SYSCTLS = ('panic_on_oom', 'oom_kill_allocating_task', 'oom_dump_tasks', 'overcommit_memory',
-           'overcommit_ratio', 'overcommit_kbytes', 'min_free_kbytes', 'swappiness',
-           'watermark_scale_factor', 'memcg_qos_enable')
+# the sysctl snapshot: the OOM posture and memory settings of sysctl's knob table (all vm.*)
+SYSCTLS = tuple(name[len('vm.'):] for name in POSTURE_SYSCTLS)
 MAX_CGROUPS = 20000
 UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
 

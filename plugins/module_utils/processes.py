@@ -76,6 +76,10 @@ CAP_SYS_RESOURCE_HINT = (
     "oomkit.linux.systemd_oom so the service manager applies it when the service starts")
 
 
+def out_of_range(value):
+    return "value %d is out of range: oom_score_adj takes %d..%d" % (value, OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX)
+
+
 def refused_without_capability(before, after, cap_sys_resource):
     """Whether the kernel will refuse to set a process's oom_score_adj from ``before`` to ``after``.
 
@@ -545,6 +549,8 @@ SELECTOR_ARGUMENT_SPEC = dict(
     unit=dict(type="str"),
     include_children=dict(type="bool", default=False),
 )
+# The keys that select processes (include_children widens a selection, it selects nothing itself).
+SELECTOR_KEYS = tuple(k for k in SELECTOR_ARGUMENT_SPEC if k != "include_children")
 
 
 def select_processes(fs, selector, run_command=None, exclude_pids=()):
@@ -839,7 +845,7 @@ def plan_oom_score_adj(fs, processes, value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise SelectorError("value must be an integer, got %r" % (value,))
     if not OOM_SCORE_ADJ_MIN <= value <= OOM_SCORE_ADJ_MAX:
-        raise SelectorError("value %d is out of range: oom_score_adj takes -1000..1000" % value)
+        raise SelectorError(out_of_range(value))
     lowering, raising = [], []
     for proc in processes:
         current = _read_current(fs, proc)

@@ -67,8 +67,11 @@ class Knob(object):
     """What we know about one sysctl: value kind, bounds and checks beyond the kernel's own."""
 
     def __init__(self, name, kind="int", minimum=None, maximum=None, description="", exclusive_with=None,
-                 maximum_for_kernel=None):
+                 maximum_for_kernel=None, posture=None):
         self.name = name
+        # Part of the host's OOM posture that oom_host_info and oom_facts report: "oom" (decides what an OOM
+        # does: always reported) or "memory" (the memory settings around it, in oom_facts' snapshot).
+        self.posture = posture
         self.kind = kind  # int | ulong | vector | string
         self.minimum = minimum
         self.maximum = maximum
@@ -99,24 +102,24 @@ def _watermark_scale_factor_max(kernel):
 
 OOM_KNOBS = [
     Knob("vm.panic_on_oom", minimum=0, maximum=2,
-         description="0 kill a process; 1 panic on a global OOM; 2 panic on every OOM, memory cgroups included"),
+         posture="oom", description="0 kill a process; 1 panic on a global OOM; 2 panic on every OOM, memory cgroups included"),
     Knob("vm.oom_kill_allocating_task", minimum=0, maximum=1,
-         description="1 kills the task that triggered the OOM instead of scanning for the largest"),
+         posture="oom", description="1 kills the task that triggered the OOM instead of scanning for the largest"),
     Knob("vm.oom_dump_tasks", minimum=0, maximum=1,
-         description="1 prints the task table with every OOM report (the evidence diagnosis needs)"),
+         posture="oom", description="1 prints the task table with every OOM report (the evidence diagnosis needs)"),
     Knob("vm.overcommit_memory", minimum=0, maximum=2,
-         description="0 heuristic overcommit, 1 always overcommit, 2 strict accounting"),
+         posture="oom", description="0 heuristic overcommit, 1 always overcommit, 2 strict accounting"),
     Knob("vm.overcommit_ratio", minimum=0, exclusive_with="vm.overcommit_kbytes",
-         description="percent of RAM counted in the commit limit when overcommit_memory=2"),
+         posture="memory", description="percent of RAM counted in the commit limit when overcommit_memory=2"),
     Knob("vm.overcommit_kbytes", kind="ulong", minimum=0, exclusive_with="vm.overcommit_ratio",
-         description="absolute commit limit in KiB when overcommit_memory=2 (zeroes overcommit_ratio)"),
+         posture="memory", description="absolute commit limit in KiB when overcommit_memory=2 (zeroes overcommit_ratio)"),
     Knob("vm.min_free_kbytes", minimum=1024,
-         description="memory the kernel keeps free for atomic allocations; too high causes instant OOMs"),
+         posture="memory", description="memory the kernel keeps free for atomic allocations; too high causes instant OOMs"),
     Knob("vm.watermark_scale_factor", minimum=1, maximum_for_kernel=_watermark_scale_factor_max,
-         description="distance between zone watermarks in units of 1/10000 of memory"),
+         posture="memory", description="distance between zone watermarks in units of 1/10000 of memory"),
     Knob("vm.watermark_boost_factor", minimum=0, description="watermark boosting after fragmentation events"),
     Knob("vm.swappiness", minimum=0, maximum_for_kernel=_swappiness_max,
-         description="preference for swapping anonymous memory over dropping page cache"),
+         posture="memory", description="preference for swapping anonymous memory over dropping page cache"),
     Knob("vm.admin_reserve_kbytes", kind="ulong", minimum=0, description="memory reserved for CAP_SYS_ADMIN users"),
     Knob("vm.user_reserve_kbytes", kind="ulong", minimum=0, description="memory reserved for a user's last process (mode 2)"),
     Knob("vm.memory_failure_early_kill", minimum=0, maximum=1, description="kill processes early on hardware memory errors"),
@@ -124,11 +127,17 @@ OOM_KNOBS = [
     Knob("vm.vfs_cache_pressure", minimum=0, description="reclaim pressure on dentry and inode caches"),
     Knob("vm.lowmem_reserve_ratio", kind="vector", description="per-zone protection against lower-zone exhaustion"),
     Knob("vm.memcg_qos_enable", minimum=0, maximum=2,
-         description="openEuler/HCE memory cgroup OOM priority (memory.qos_level); 2 is HCE-only"),
+         posture="oom", description="openEuler/HCE memory cgroup OOM priority (memory.qos_level); 2 is HCE-only"),
     Knob("kernel.panic", description="seconds before rebooting after a panic (0 hangs, negative reboots at once)"),
     Knob("kernel.panic_on_oops", minimum=0, maximum=1, description="panic instead of killing the task on an oops"),
 ]
 KNOBS = dict((knob.name, knob) for knob in OOM_KNOBS)
+# openEuler/HCE memory cgroup OOM priority: a knob only some kernels have
+QOS_SYSCTL = "vm.memcg_qos_enable"
+# The host's OOM posture, from the table: always reported by oom_host_info; with the memory settings,
+# the sysctl snapshot of oom_facts.
+OOM_POSTURE_SYSCTLS = tuple(k.name for k in OOM_KNOBS if k.posture == "oom")
+POSTURE_SYSCTLS = tuple(k.name for k in OOM_KNOBS if k.posture in ("oom", "memory"))
 
 
 def kernel_version(fs):

@@ -20,8 +20,8 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
-    ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj, refused_without_capability,
-    select_processes)
+    OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj,
+    refused_without_capability, select_processes)
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ManagedFile, Transaction
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import SizeError, parse_size
 
@@ -323,7 +323,8 @@ _CGROUP_UNITS = UNIT_TYPES_WITH_CGROUP
 _MEMORY_KW = dict(kind="memory", unit_types=_CGROUP_UNITS)
 
 SETTINGS = [
-    Setting("oom_score_adjust", "OOMScoreAdjust", 0, "int", UNIT_TYPES_WITH_EXEC, restart=True, low=-1000, high=1000,
+    Setting("oom_score_adjust", "OOMScoreAdjust", 0, "int", UNIT_TYPES_WITH_EXEC, restart=True,
+            low=OOM_SCORE_ADJ_MIN, high=OOM_SCORE_ADJ_MAX,
             description="oom_score_adj of the processes the unit starts"),
     Setting("oom_policy", "OOMPolicy", 243, "choice", ("service", "scope"), choices=("continue", "stop", "kill"),
             section_since={"scope": 253}, description="what systemd does when the kernel OOM killer kills one of the unit's processes"),

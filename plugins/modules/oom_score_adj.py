@@ -243,7 +243,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
+    OOM_SCORE_ADJ_MAX,
+    OOM_SCORE_ADJ_MIN,
     SELECTOR_ARGUMENT_SPEC,
+    SELECTOR_KEYS,
+    out_of_range,
     ProcessSelector,
     SelectorError,
     has_cap_sys_resource,
@@ -258,7 +262,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ApplyError, Transaction
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import module_runner
 
-SELECTORS = ["pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", "unit"]
+SELECTORS = list(SELECTOR_KEYS)
 
 UNIT_WARNING = ("oom_score_adj of unit %s was set on its running processes only: the value is lost when "
                 "the service restarts. Persist it with oomkit.linux.systemd_oom (OOMScoreAdjust=).")
@@ -297,8 +301,8 @@ def build_diff(results):
 def run_module(module, fs):
     params = module.params
     value = params["value"]
-    if not -1000 <= value <= 1000:
-        module.fail_json(msg="value %d is out of range: oom_score_adj takes -1000..1000" % value, processes=[], value=value)
+    if not OOM_SCORE_ADJ_MIN <= value <= OOM_SCORE_ADJ_MAX:
+        module.fail_json(msg=out_of_range(value), processes=[], value=value)
     selector = ProcessSelector.from_params(params)
     try:
         processes = select_processes(fs, selector, run_command=module_runner(module), exclude_pids=[os.getpid()])

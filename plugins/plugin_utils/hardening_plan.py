@@ -24,8 +24,10 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.plugin_utils import role_args
 
-from ansible_collections.oomkit.linux.plugins.module_utils.processes import refused_without_capability
-from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import SysctlError, normalize_name
+from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
+    OOM_SCORE_ADJ_MAX as ADJ_MAX, OOM_SCORE_ADJ_MIN as ADJ_MIN, SELECTOR_KEYS, refused_without_capability,
+)
+from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import QOS_SYSCTL, SysctlError, normalize_name
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
     SETTINGS, SETTINGS_BY_OPTION, UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
 )
@@ -33,8 +35,6 @@ from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
 ROLE = "hardening"
 PREFIX = "hardening_"
 _TYPED = "_typed"  # marks a configuration typed_config() has converted
-QOS_SYSCTL = "vm.memcg_qos_enable"
-SELECTOR_KEYS = ("pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", "unit")
 PROCESS_KEYS = SELECTOR_KEYS + ("value", "include_children")
 # the unit settings a hardening_unit_limits entry takes: every option of systemd_oom's settings table
 UNIT_OPTIONS = tuple(s.option for s in SETTINGS)
@@ -148,7 +148,7 @@ def normalize_protected(items, default_value, option):
         unit = unit_name(unit, where) if unit else None
         if not process and unit:
             process = unit.rsplit(".", 1)[0]
-        value = default_value if role_args.is_blank(value) else nested_int(value, where + " oom_score_adjust", -1000, 1000)
+        value = default_value if role_args.is_blank(value) else nested_int(value, where + " oom_score_adjust", ADJ_MIN, ADJ_MAX)
         result.append({"unit": unit, "process": process or None, "oom_score_adjust": value})
     return result
 
@@ -156,7 +156,7 @@ def normalize_protected(items, default_value, option):
 def expendable_calls(cfg):
     """The expendable processes' oom_score_adj calls, validated."""
     calls = []
-    score = bounded(cfg["expendable_score"], "hardening_expendable_score", 1, 1000)
+    score = bounded(cfg["expendable_score"], "hardening_expendable_score", 1, ADJ_MAX)
     for name in cfg["expendable_names"]:
         if str(name).strip():
             calls.append({"name": str(name).strip(), "value": score, "role": "expendable"})
@@ -169,7 +169,7 @@ def expendable_calls(cfg):
         call = dict((k, item[k]) for k in PROCESS_KEYS if item.get(k) not in (None, "", []))
         if not any(k in call for k in SELECTOR_KEYS):
             raise PlanError("%s selects nothing: give at least one of %s" % (where, ", ".join(SELECTOR_KEYS)))
-        call["value"] = nested_int(call.get("value", score), where + " value", 1, 1000)
+        call["value"] = nested_int(call.get("value", score), where + " value", 1, ADJ_MAX)
         if "pattern" in call:
             try:
                 re.compile(call["pattern"])
@@ -211,7 +211,7 @@ def _mergeable(call):
 def read_config(cfg):
     """Everything the configuration says, validated; PlanError for bad input."""
     cfg = typed_config(cfg)
-    default_adj = bounded(cfg["protect_oom_score_adjust"], "hardening_protect_oom_score_adjust", -1000, 1000)
+    default_adj = bounded(cfg["protect_oom_score_adjust"], "hardening_protect_oom_score_adjust", ADJ_MIN, ADJ_MAX)
     protected = []
     if cfg["protect"]:
         for source in ("protected_services", "protected_services_extra"):
@@ -371,7 +371,7 @@ def _check_unit_limits(limits):
         if not item.get("unit"):
             raise PlanError("%s needs a unit" % where)
         if not role_args.is_blank(item.get("oom_score_adjust")):
-            nested_int(item["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
+            nested_int(item["oom_score_adjust"], where + " oom_score_adjust", ADJ_MIN, ADJ_MAX)
         if not role_args.is_blank(item.get("memory_accounting")):
             nested(item["memory_accounting"], where + " memory_accounting", "bool")
         for option in UNIT_OPTIONS:
@@ -444,7 +444,7 @@ def plan_units(host, systemd, skipped, protected, limits):
             if item.get(option) not in (None, ""):
                 target[option] = item[option]
         if "oom_score_adjust" in target:
-            target["oom_score_adjust"] = nested_int(target["oom_score_adjust"], where + " oom_score_adjust", -1000, 1000)
+            target["oom_score_adjust"] = nested_int(target["oom_score_adjust"], where + " oom_score_adjust", ADJ_MIN, ADJ_MAX)
             if refused_without_capability(None, target["oom_score_adjust"], cap) and target["live"]:
                 no_live(target, target["oom_score_adjust"])
         if "memory_accounting" in target:

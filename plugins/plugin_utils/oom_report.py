@@ -23,6 +23,7 @@ import json
 import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import EVENT_FIELDS as OOM_EVENT_FIELDS
+from ansible_collections.oomkit.linux.plugins.module_utils.processes import COMM_LEN
 
 SCHEMA = 'oomkit.linux.diagnosis.report'
 SCHEMA_VERSION = 1
@@ -136,7 +137,7 @@ def merge_options(options=None):
         raise ReportError('min_severity must be one of %s, got %r' % (', '.join(SEVERITIES), merged['min_severity']))
     if isinstance(merged['critical_processes'], str):
         merged['critical_processes'] = [p.strip() for p in merged['critical_processes'].split(',') if p.strip()]
-    merged['critical_processes'] = [str(p)[:15] for p in merged['critical_processes']]
+    merged['critical_processes'] = [str(p)[:COMM_LEN] for p in merged['critical_processes']]
     merged['event_query'] = (merged['event_query'] or '').strip()
     return merged
 

@@ -21,8 +21,11 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
-import re
 
+# the host layer: the mount table, the page size and v1's "unlimited"
+from ansible_collections.oomkit.linux.plugins.module_utils.host import (
+    MOUNTINFO, is_v1_unlimited, page_size, parse_mountinfo, v1_unlimited_bytes,
+)
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import (
@@ -33,78 +36,17 @@ V1 = "v1"
 V2 = "v2"
 HYBRID = "hybrid"
 
-LONG_MAX = 2 ** 63 - 1
-
 # Unit types whose cgroups systemd creates and owns (it rewrites their files on reload/restart).
 SYSTEMD_UNIT_SUFFIXES = (".slice", ".service", ".scope", ".socket", ".mount", ".swap")
-
-MOUNTINFO = "/proc/self/mountinfo"
 
 
 class CgroupError(Exception):
     """Bad input or an unsafe request, found before anything was written."""
 
 
-def page_size():
-    """The target's page size: v1 'unlimited' and the write rounding depend on it."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4096
-
-
-def v1_unlimited_bytes(page):
-    """What a v1 limit file reads when unlimited: PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB)."""
-    return (LONG_MAX // page) * page
-
-
 # ---------------------------------------------------------------------------------------------
 # Mount table and layout detection
 # ---------------------------------------------------------------------------------------------
-
-class Mount(object):
-    """One line of /proc/self/mountinfo."""
-
-    def __init__(self, mount_id, parent_id, root, mount_point, fstype, source, super_options):
-        self.mount_id = mount_id
-        self.parent_id = parent_id
-        self.root = root
-        self.mount_point = mount_point
-        self.fstype = fstype
-        self.source = source
-        self.super_options = super_options
-
-    @property
-    def controllers(self):
-        """v1 controllers bound to this hierarchy (named hierarchies like name=systemd excluded)."""
-        ignored = ("rw", "ro", "none", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "nsdelegate")
-        return [o for o in self.super_options if o not in ignored and "=" not in o]
-
-
-_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
-
-
-def _unescape(text):
-    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), text)
-
-
-def parse_mountinfo(text):
-    """Parse mountinfo text (proc(5)): fields before the lone ``-`` vary, the three after it do not."""
-    mounts = []
-    for line in text.splitlines():
-        fields = line.split(" ")
-        if "-" not in fields[6:]:
-            continue
-        sep = fields.index("-", 6)
-        if len(fields) < sep + 4:
-            continue
-        mounts.append(Mount(
-            mount_id=fields[0], parent_id=fields[1], root=_unescape(fields[3]),
-            mount_point=_unescape(fields[4]), fstype=fields[sep + 1], source=_unescape(fields[sep + 2]),
-            super_options=fields[sep + 3].split(","),
-        ))
-    return mounts
-
 
 class Hierarchy(object):
     """Where the memory controller's files are: version, mount point, and the mount's root."""
@@ -400,7 +342,7 @@ def read_size(fs, host_path, version, page):
         value = int(text)
     except ValueError:
         raise HostError("%s: expected a size, read %r" % (host_path, text), path=host_path)
-    if value < 0 or value >= v1_unlimited_bytes(page):
+    if value < 0 or is_v1_unlimited(value, page):
         return None
     return value
 

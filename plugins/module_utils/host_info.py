@@ -26,6 +26,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import (
     V1, CgroupError, detect_layout, page_size, read_size, read_stats, resolve_path, systemd_running,
     CgroupPath,
 )
+from ansible_collections.oomkit.linux.plugins.module_utils.host import read_mounts
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     ProcessSelector, SelectorError, has_cap_sys_resource, select_processes,
@@ -70,28 +71,17 @@ SELECTOR_KEYS = ("pid", "pids", "pidfile", "name", "pattern", "user", "cgroup", 
 
 
 def _mounts(fs):
-    """[(mount point, mount options, super options, fstype)] from /proc/self/mountinfo (proc(5))."""
-    result = []
-    text = fs.read_optional("/proc/self/mountinfo") or ""
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        fields, tail = left.split(), right.split()
-        if len(fields) < 6 or len(tail) < 3:
-            continue
-        point = fields[4].replace("\\040", " ")
-        result.append((point, fields[5].split(","), tail[2].split(","), tail[0]))
-    return result
+    """The mount table (the host layer's parser)."""
+    return read_mounts(fs)
 
 
 def _mount_of(mounts, path):
     """The last-mounted entry whose mount point contains ``path`` (the one that is visible)."""
     best = None
     for entry in mounts:
-        point = entry[0].rstrip("/") or "/"
+        point = entry.mount_point.rstrip("/") or "/"
         if path == point or path.startswith(point.rstrip("/") + "/") or point == "/":
-            if best is None or len(point) >= len(best[0].rstrip("/") or "/"):
+            if best is None or len(point) >= len(best.mount_point.rstrip("/") or "/"):
                 best = entry
     return best
 
@@ -105,8 +95,8 @@ def writable(fs, mounts, path, what, hint):
     mount = _mount_of(mounts, path)
     read_only = False
     if mount is not None:
-        state["mount_point"] = mount[0]
-        read_only = "ro" in mount[1] or "ro" in mount[2]
+        state["mount_point"] = mount.mount_point
+        read_only = mount.read_only
     try:
         read_only = read_only or bool(os.statvfs(fs.path(path)).f_flag & os.ST_RDONLY)
     except OSError:

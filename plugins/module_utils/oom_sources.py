@@ -35,6 +35,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     scan_file,
     scan_stream,
 )
+from ansible_collections.oomkit.linux.plugins.module_utils.host import is_v1_unlimited
 from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import POSTURE_SYSCTLS
 
 STATE_VERSION = 1
@@ -43,7 +44,6 @@ DEFAULT_FILE_GLOBS = ('/var/log/messages*', '/var/log/kern.log*', '/var/log/sysl
 # the sysctl snapshot: the OOM posture and memory settings of sysctl's knob table (all vm.*)
 SYSCTLS = tuple(name[len('vm.'):] for name in POSTURE_SYSCTLS)
 MAX_CGROUPS = 20000
-UNLIMITED_KB = (2 ** 63 - 1) // 1024 - 64
 
 
 def usable_cpus(root='/'):
@@ -640,7 +640,7 @@ def _limit_kb(root, d, mem_version):
     else:
         raw = (_read(root, os.path.join(d, 'memory.max')) or '').strip()
         v = None if raw in ('', 'max') else _int(raw)
-    if v is None or v // 1024 >= UNLIMITED_KB:
+    if v is None or is_v1_unlimited(v):
         return None
     return v // 1024
 

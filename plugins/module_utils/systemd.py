@@ -15,9 +15,9 @@ whether a change needs a restart of the unit to take effect.
 from __future__ import annotations
 
 import errno
-import os
 import re
 
+from ansible_collections.oomkit.linux.plugins.module_utils import host
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj,
@@ -119,15 +119,8 @@ class MemoryValue(object):
         return format_bytes(self.amount)
 
 
-def format_bytes(amount):
-    """Bytes in systemd notation with the largest exact base-1024 suffix (536870912 -> 512M)."""
-    if amount == 0:
-        return "0"
-    for suffix, power in (("E", 6), ("P", 5), ("T", 4), ("G", 3), ("M", 2), ("K", 1)):
-        unit = 1024 ** power
-        if amount % unit == 0:
-            return "%d%s" % (amount // unit, suffix)
-    return str(amount)
+# bytes in systemd notation (536870912 -> 512M): the host layer's one formatter
+format_bytes = host.format_bytes
 
 
 def parse_memory(value, option="value"):
@@ -790,19 +783,7 @@ _V1_FILES = {"memory_max": "memory.limit_in_bytes"}
 
 def cgroup_mounts(mountinfo):
     """``(v2 mount point or None, v1 memory mount point or None)`` from /proc/self/mountinfo text."""
-    v2 = v1_memory = None
-    for line in (mountinfo or "").splitlines():
-        if " - " not in line:
-            continue
-        left, right = line.split(" - ", 1)
-        fields, rfields = left.split(), right.split()
-        if len(fields) < 5 or len(rfields) < 3:
-            continue
-        mount_point, fstype, options = fields[4], rfields[0], rfields[2]
-        if fstype == "cgroup2" and v2 is None:
-            v2 = mount_point
-        elif fstype == "cgroup" and "memory" in options.split(",") and v1_memory is None:
-            v1_memory = mount_point
+    v2, v1_memory, _v1_systemd = host.cgroup_mounts(host.parse_mountinfo(mountinfo))
     return v2, v1_memory
 
 
@@ -821,9 +802,6 @@ def cgroup_memory_files(fs, control_group, mountinfo):
     return {}
 
 
-V1_UNLIMITED_FLOOR = (2 ** 63 - 1) - 65535
-
-
 def parse_cgroup_memory(text):
     """A cgroup memory file value as a MemoryValue (``max`` and v1's page-rounded 2^63 -> infinity)."""
     if text is None:
@@ -835,7 +813,7 @@ def parse_cgroup_memory(text):
         number = int(text)
     except ValueError:
         return None
-    if number == -1 or number >= V1_UNLIMITED_FLOOR:
+    if host.is_v1_unlimited(number):
         return MemoryValue("infinity")
     return MemoryValue("bytes", number)
 
@@ -984,17 +962,8 @@ def unit_pids(fs, control_group, mountinfo):
     """
     if not control_group:
         return []
-    mounts = []
-    v2, _v1_memory = cgroup_mounts(mountinfo)
-    if v2:
-        mounts.append(v2)
-    for line in (mountinfo or "").splitlines():
-        if " - " not in line:
-            continue
-        left, right = line.split(" - ", 1)
-        fields, rfields = left.split(), right.split()
-        if len(fields) >= 5 and len(rfields) >= 3 and rfields[0] == "cgroup" and "name=systemd" in rfields[2].split(","):
-            mounts.append(fields[4])
+    v2, _v1_memory, v1_systemd = host.cgroup_mounts(host.parse_mountinfo(mountinfo))
+    mounts = [m for m in (v2, v1_systemd) if m]
     for mount in mounts:
         top = mount.rstrip("/") + control_group
         if not fs.isdir(top):
@@ -1279,7 +1248,7 @@ def verify(fs, runner, plan, state, check_mode, warnings, restart_pending=False)
     cgroup_files = cgroup_memory_files(fs, shown.get("ControlGroup"), mountinfo)
     _v2, v1_memory = cgroup_mounts(mountinfo)
     v1_unit = bool(cgroup_files) and any(path.endswith("memory.limit_in_bytes") for path in cgroup_files.values())
-    page_size = _page_size()
+    page_size = host.page_size()
     for r in plan.supported:
         setting = r.setting
         prop = show_property(r.directive)
@@ -1328,14 +1297,6 @@ def verify(fs, runner, plan, state, check_mode, warnings, restart_pending=False)
         entry["ok"] = ok
         effective[setting.option] = entry
     return effective
-
-
-def _page_size():
-    """The target's page size: the kernel rounds limits down to it (64 KiB on some aarch64 kernels)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return 4096
 
 
 def _int_or_none(text):

@@ -26,6 +26,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import (
     V1, CgroupError, detect_layout, page_size, read_size, read_stats, resolve_path, systemd_running,
     CgroupPath,
 )
+from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.host import read_mounts
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
@@ -329,7 +330,7 @@ def unit_states(fs, runner, systemd, units):
             if found:
                 result[name].update(present=True, id=found[0], names=found[1], source="unit_file")
         return result
-    rc, out, err = runner(["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--"] + list(units))
+    rc, out, err = runner(systemctl.show_argv(list(units), UNIT_PROPERTIES))
     if rc != 0:
         raise SystemdError("`systemctl show` of %s failed (rc=%s): %s" % (", ".join(units), rc, (err or out).strip()))
     blocks = (out or "").strip("\n").split("\n\n")

@@ -51,8 +51,8 @@ import errno
 import os
 import pwd
 import re
-import subprocess
 
+from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, explain_oserror
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange
 
@@ -202,6 +202,11 @@ class ProcessSelector(object):
                 raise SelectorError("pattern %r is not a valid regular expression: %s" % (self.pattern, err))
         if self.user is not None:
             self.uid = resolve_user(self.user)
+        if self.unit is not None:
+            try:
+                self.unit = systemctl.check_unit_name(systemctl.mangle(self.unit))
+            except systemctl.SystemctlError as err:
+                raise SelectorError("unit: %s" % err)
         if self.cgroup is not None and not self.cgroup.startswith("/"):
             raise SelectorError("cgroup %r must be an absolute path: a cgroup path such as "
                                 "/system.slice/foo.service or a directory under /sys/fs/cgroup" % self.cgroup)
@@ -475,28 +480,17 @@ def normalize_cgroup(fs, cgroup):
     return ("memory", "", "name=systemd"), path
 
 
-def default_run_command(argv):
-    """A minimal runner for when no AnsibleModule.run_command is given."""
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=dict(os.environ, LC_ALL="C", SYSTEMD_PAGER="", SYSTEMD_COLORS="0"))
-    except OSError as err:
-        return 127, "", str(err)
-    out, err = proc.communicate()
-    return proc.returncode, _decode(out), _decode(err)
+# the runner used when no AnsibleModule.run_command is given: systemctl's, with its environment
+default_run_command = systemctl.subprocess_runner
 
 
 def unit_control_group(unit, run_command=None):
     """The cgroup path of a systemd unit ('' when it has none: stopped or not loaded)."""
-    run_command = run_command or default_run_command
-    # Parse "ControlGroup=/x" rather than use --value, which systemd 219 (EulerOS 2.0 SP5, RHEL 7) lacks.
-    argv = ["systemctl", "show", "-p", "ControlGroup", "--", unit]
     try:
-        rc, out, err = run_command(argv)
-    except OSError as exc:
-        rc, out, err = 127, "", str(exc)
+        rc, control_group, text = systemctl.control_group(run_command or default_run_command, unit)
+    except systemctl.SystemctlError as err:
+        raise SelectorError("unit: %s" % err)
     if rc != 0:
-        text = (err or out or "").strip()
         if rc == 127 or "No such file" in text or ("not found" in text.lower() and "systemctl" in text):
             raise SelectorError("unit %r: systemctl is not available on this host, so units cannot be "
                                 "resolved (select by cgroup, name or pidfile instead)" % unit)
@@ -504,36 +498,7 @@ def unit_control_group(unit, run_command=None):
             raise SelectorError("unit %r: systemd is not running on this host (PID 1 is not systemd), so units "
                                 "cannot be resolved (select by cgroup, name or pidfile instead): %s" % (unit, text))
         raise SelectorError("unit %r: 'systemctl show' failed (rc=%s): %s" % (unit, rc, text or "no output"))
-    for line in (out or "").splitlines():
-        if line.startswith("ControlGroup="):
-            return line[len("ControlGroup="):].strip()
-    return ""
-
-
-def _unit_member_pids(fs, control_group):
-    """PIDs in a unit's cgroup and its sub-cgroups, from cgroup.procs of the hierarchy systemd uses."""
-    candidates = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"]
-    if fs.exists("/sys/fs/cgroup/cgroup.controllers"):
-        candidates.insert(0, "/sys/fs/cgroup")
-    for mount in candidates:
-        top = mount + control_group
-        if mount != "/sys/fs/cgroup" and not fs.isdir(mount):
-            continue
-        pids = set()
-        if not fs.isdir(top):
-            return pids
-        for dirpath, _dirs, files in os.walk(fs.path(top)):
-            if "cgroup.procs" not in files:
-                continue
-            try:
-                data = _read_all(os.path.join(dirpath, "cgroup.procs"))
-            except OSError as err:
-                if err.errno in _GONE:  # sub-cgroup removed during the walk
-                    continue
-                raise explain_oserror(err, "reading", dirpath + "/cgroup.procs")
-            pids.update(int(x) for x in data.split())
-        return pids
-    return set()
+    return control_group
 
 
 # The selector options as an AnsibleModule argument spec, shared by every module that selects
@@ -570,7 +535,7 @@ def select_processes(fs, selector, run_command=None, exclude_pids=()):
         candidates = pidset if candidates is None else candidates & pidset
     if selector.unit is not None:
         control_group = unit_control_group(selector.unit, run_command)
-        members = _unit_member_pids(fs, control_group) if control_group else set()
+        members = set(systemctl.unit_pids(fs, control_group)) if control_group else set()
         candidates = members if candidates is None else candidates & members
     cgroup_keys = cgroup_path = None
     if selector.cgroup is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import re
 
-from ansible_collections.oomkit.linux.plugins.module_utils import host
+from ansible_collections.oomkit.linux.plugins.module_utils import host, systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj,
@@ -34,7 +34,6 @@ class SystemdError(Exception):
 # Unit names
 # ---------------------------------------------------------------------------------------------
 
-_UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.([a-z]+)$")
 UNIT_TYPES_WITH_CGROUP = ("service", "socket", "mount", "swap", "slice", "scope")
 # Unit types whose section takes exec settings (OOMScoreAdjust=).
 UNIT_TYPES_WITH_EXEC = ("service", "socket", "mount", "swap")
@@ -44,14 +43,12 @@ def normalize_unit_name(name):
     """Return the full unit name (``sshd`` -> ``sshd.service``) or raise SystemdError."""
     if not isinstance(name, str) or not name.strip():
         raise SystemdError("name must be a unit name such as sshd.service")
-    name = name.strip()
-    if "." not in name.rsplit("@", 1)[-1] or not name.rsplit(".", 1)[-1].isalpha():
-        name += ".service"
-    match = _UNIT_NAME_RE.match(name)
-    if not match or len(name) > 255 or name.startswith("@") or name.startswith("."):
-        raise SystemdError("%r is not a valid systemd unit name (letters, digits and :-_.\\@ only, "
-                           "optionally ending in a unit type such as .service)" % name)
-    unit_type = match.group(2)
+    name = systemctl.mangle(name)
+    if not systemctl.unit_name_is_valid(name):
+        raise SystemdError("%r is not a valid systemd unit name (letters, digits and :-_.\\@ only, not starting "
+                           "with - or @, at most %d characters, optionally ending in a unit type such as .service)"
+                           % (name, systemctl.UNIT_NAME_MAX - 1))
+    unit_type = name.rsplit(".", 1)[1]
     if unit_type not in UNIT_TYPES_WITH_CGROUP:
         raise SystemdError("%s: a .%s unit has no processes or control group of its own, so it "
                            "takes no OOM or memory settings; use a .service, .socket, .mount, "
@@ -419,19 +416,7 @@ def parse_version(text):
     raise SystemdError("cannot read the systemd version from `systemctl --version`: %r" % ((text or "")[:200],))
 
 
-def module_runner(module):
-    """A runner (argv -> rc, out, err) for the helpers here, built on an AnsibleModule.
-
-    Output is asked for in the C locale, uncoloured and without a pager, so it parses the same
-    everywhere; a program that is not installed gives rc 127, as a shell would.
-    """
-    def run(argv):
-        binary = module.get_bin_path(argv[0])
-        if binary is None:
-            return 127, "", "%s: command not found" % argv[0]
-        return module.run_command([binary] + list(argv[1:]),
-                                  environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
-    return run
+module_runner = systemctl.module_runner
 
 
 def detect_version(runner):
@@ -441,15 +426,7 @@ def detect_version(runner):
     return parse_version(out)
 
 
-def parse_show(text):
-    """``systemctl show`` output (``Key=Value`` lines) as a dict; values may contain ``=``."""
-    result = {}
-    for line in (text or "").splitlines():
-        if "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        result[key.strip()] = value
-    return result
+parse_show = systemctl.parse_show
 
 
 SHOW_BASE_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "ControlGroup",
@@ -458,15 +435,18 @@ SHOW_BASE_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID",
 
 def show(runner, unit, properties):
     props = list(SHOW_BASE_PROPERTIES) + [p for p in properties if p not in SHOW_BASE_PROPERTIES]
-    rc, out, err = runner(["systemctl", "show", unit, "--property=" + ",".join(props)])
+    rc, out, err = runner(systemctl.show_argv([unit], props))
     if rc != 0:
         raise SystemdError("`systemctl show %s` failed (rc=%s): %s" % (unit, rc, (err or out).strip()))
     return parse_show(out)
 
 
-def systemctl(runner, *args):
-    """Run a systemctl verb; raise SystemdError with its message when it fails."""
-    argv = ["systemctl"] + list(args)
+def run_systemctl(runner, verb, *units):
+    """Run a systemctl verb (``--`` before the unit names); raise SystemdError with its message when it fails."""
+    try:
+        argv = systemctl.command(verb, units)
+    except systemctl.SystemctlError as err:
+        raise SystemdError(str(err))
     rc, out, err = runner(argv)
     if rc != 0:
         raise SystemdError("`%s` failed (rc=%s): %s" % (" ".join(argv), rc, (err or out).strip()))
@@ -955,33 +935,12 @@ def read_oom_score_adj(fs, pid):
 
 
 def unit_pids(fs, control_group, mountinfo):
-    """PIDs in a unit's cgroup and below, from the hierarchy systemd tracks processes in.
+    """PIDs in a unit's cgroup and below (systemctl.unit_pids), from the hierarchy systemd tracks processes in.
 
     Read from the files rather than with ``systemctl show --value`` (systemd 230+), so that it works
     on systemd 219 too: cgroup v2 (pure or the hybrid ``unified`` mount), else v1 ``name=systemd``.
     """
-    if not control_group:
-        return []
-    v2, _v1_memory, v1_systemd = host.cgroup_mounts(host.parse_mountinfo(mountinfo))
-    mounts = [m for m in (v2, v1_systemd) if m]
-    for mount in mounts:
-        top = mount.rstrip("/") + control_group
-        if not fs.isdir(top):
-            continue
-        pids = set()
-        pending = [top]
-        while pending:
-            directory = pending.pop()
-            text = fs.read_optional(directory + "/cgroup.procs")
-            if text is not None:
-                pids.update(int(word) for word in text.split() if word.isdigit())
-            try:
-                entries = fs.listdir(directory)
-            except HostError:
-                continue  # removed while we walked
-            pending.extend(directory + "/" + e for e in entries if fs.isdir(directory + "/" + e))
-        return sorted(pids)
-    return []
+    return systemctl.unit_pids(fs, control_group, host.parse_mountinfo(mountinfo))
 
 
 def _unit_processes(fs, control_group, main_pid=None):
@@ -1082,7 +1041,7 @@ def run(fs, runner, params, check_mode=False):
                             % (unit, ", ".join(stale), "would apply" if check_mode else "applies"))
         if not check_mode:
             try:
-                systemctl(runner, "daemon-reload")
+                run_systemctl(runner, "daemon-reload")
             except SystemdError as err:
                 raise SystemdError("%s; %s" % (err, _restore_dropin(fs, dropin, directory, created_dir)))
         daemon_reloaded = True
@@ -1143,7 +1102,7 @@ def run(fs, runner, params, check_mode=False):
     if restart:
         if not check_mode:
             try:
-                systemctl(runner, "restart", unit)
+                run_systemctl(runner, "restart", unit)
             except SystemdError as err:
                 raise SystemdError("%s (the drop-in %s is in place and systemd has loaded it; the unit did not "
                                    "restart: check `systemctl status %s`)" % (err, plan.path, unit))

@@ -446,7 +446,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.oomkit.linux.plugins.module_utils.host_info import HostInfoError, gather
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import SELECTOR_ARGUMENT_SPEC
-from ansible_collections.oomkit.linux.plugins.module_utils.systemd import module_runner
+from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import module_runner
 
 
 def argument_spec():

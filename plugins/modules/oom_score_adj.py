@@ -260,7 +260,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     select_processes,
 )
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ApplyError, Transaction
-from ansible_collections.oomkit.linux.plugins.module_utils.systemd import module_runner
+from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import module_runner
 
 SELECTORS = list(SELECTOR_KEYS)
 

@@ -324,6 +324,7 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS, HostError
+from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import module_runner
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import SystemdError, run
 
 MEMORY_OPTIONS = ("memory_max", "memory_high", "memory_low", "memory_min", "memory_swap_max", "memory_zswap_max")
@@ -361,10 +362,7 @@ def main():
         module.fail_json(msg="systemctl was not found: this host is not managed by systemd, so there is no unit "
                              "to configure (use oomkit.linux.oom_score_adj or oomkit.linux.cgroup_memory instead)")
 
-    def runner(argv):
-        if argv and argv[0] == "systemctl":
-            argv = [systemctl_path] + list(argv[1:])
-        return module.run_command(argv, environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
+    runner = module_runner(module)
 
     try:
         result = run(HostFS("/"), runner, module.params, check_mode=module.check_mode)

@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.plugin_utils import role_args
 
+from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     OOM_SCORE_ADJ_MAX as ADJ_MAX, OOM_SCORE_ADJ_MIN as ADJ_MIN, SELECTOR_KEYS, refused_without_capability,
 )
@@ -113,11 +114,8 @@ def unit_name(name, option):
     try:
         return normalize_unit_name(str(name))
     except SystemdError:
-        text = str(name).strip()
-        if "." not in text.rsplit("@", 1)[-1] or not text.rsplit(".", 1)[-1].isalpha():
-            text += ".service"
-        utype = text.rsplit(".", 1)[-1]
-        if re.match(r"^[A-Za-z0-9:_.\\@-]+$", text) and utype not in UNIT_TYPES_WITH_CGROUP:
+        text = systemctl.mangle(name)
+        if systemctl.unit_name_is_valid(text):
             raise PlanError("%s: %s takes no OOM or memory settings (use a %s unit)"
                             % (option, text, "/".join(UNIT_TYPES_WITH_CGROUP)))
         raise PlanError("%s: %r is not a valid systemd unit name" % (option, text))

@@ -319,8 +319,9 @@ def test_show_asks_for_base_and_wanted_properties():
     runner = Systemctl(shows=[SHOW_252_BEFORE])
     values = sd.show(runner, "probe.service", ["MemoryMax", "MainPID"])
     argv = runner.calls[0]
-    assert argv[:3] == ["systemctl", "show", "probe.service"]
-    props = argv[3].split("=", 1)[1].split(",")
+    # the unit name comes after "--" (issue 13 row 10: a name is never read as an option)
+    assert argv[:2] == ["systemctl", "show"] and argv[3:] == ["--", "probe.service"]
+    props = argv[2].split("=", 1)[1].split(",")
     assert "MemoryMax" in props and props.count("MainPID") == 1
     assert values["MemoryMax"] == "infinity"
 
@@ -566,7 +567,7 @@ def test_run_restart_auto_when_live_is_off(tmp_path):
     fs = booted_tree(tmp_path, oom=0)
     runner = Systemctl(shows=[SHOW_252_BEFORE, SHOW_252_AFTER])
     result = sd.run(fs, runner, params(oom_score_adjust=-900, live=False))
-    assert ["systemctl", "restart", "probe.service"] in runner.calls
+    assert ["systemctl", "restart", "--", "probe.service"] in runner.calls
     assert result["restarted"] is True and result["restart_required"] is False
 
 

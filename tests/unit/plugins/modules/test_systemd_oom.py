@@ -194,7 +194,7 @@ def test_restart_never_reports_restart_required(host):
 def test_restart_auto_restarts_when_live_is_off(host):
     failed, result = run_module({"name": "app", "oom_score_adjust": 600, "live": False})
     assert not failed and result["restarted"] is True
-    assert ["/usr/bin/systemctl", "restart", "app.service"] in host.calls
+    assert ["/usr/bin/systemctl", "restart", "--", "app.service"] in host.calls
     assert host.read("/proc/77/oom_score_adj") == "600\n"
 
 

@@ -198,13 +198,20 @@ def container_runtimes(fs, running):
 
 # --- cgroups -----------------------------------------------------------------------------------
 
-def cgroup_state(fs, mounts):
+def memory_layout(fs):
+    """``(cgroups.Layout, None)`` or ``(None, the reason)`` when no memory controller can be found."""
+    try:
+        return detect_layout(fs), None
+    except (CgroupError, HostError) as err:
+        return None, str(err)
+
+
+def cgroup_state(fs, mounts, found=None):
     state = {"version": None, "memory_version": None, "memory_mount": None, "memory_root": None,
              "unified_mount": None, "memory_writable": False, "reason": None}
-    try:
-        layout = detect_layout(fs)
-    except (CgroupError, HostError) as err:
-        state["reason"] = "the memory cgroup controller is not available here: %s" % err
+    layout, error = found or memory_layout(fs)
+    if layout is None:
+        state["reason"] = "the memory cgroup controller is not available here: %s" % error
         return state, None
     state.update(version=layout.version, memory_version=layout.memory.version, memory_mount=layout.memory.mount_point,
                  memory_root=layout.memory.root, unified_mount=layout.unified_mount)
@@ -410,6 +417,20 @@ def sysctl_values(fs, names):
     return result
 
 
+# --- the OOM posture: one collector for oom_host_info and oom_facts -------------------------------
+
+def oom_posture(fs, names):
+    """What both oom_host_info (``gather``) and oom_facts (``oom_sources.host_config``) report of the host's
+    OOM posture, read one way through ``fs``: the values of the sysctls ``names`` (sysctl_values), the
+    memory cgroup layout (``layout``, or None and ``layout_error``) and the running kernel's release."""
+    layout, error = memory_layout(fs)
+    try:
+        kernel = (fs.read_optional("/proc/sys/kernel/osrelease") or "").strip() or None
+    except HostError:
+        kernel = None
+    return {"sysctls": sysctl_values(fs, names), "layout": layout, "layout_error": error, "kernel": kernel}
+
+
 # --- everything ------------------------------------------------------------------------------------
 
 def validate(params):
@@ -434,6 +455,7 @@ def validate(params):
 def gather(fs, runner, params, exclude_pids=()):
     """The whole host posture (see the module's RETURN). HostInfoError for bad input."""
     units, selectors, cgroup_paths, names = validate(params)
+    posture = oom_posture(fs, names)
     mounts = _mounts(fs)
     info = {"container": detect_container(fs), "cap_sys_resource": has_cap_sys_resource(fs)}
     running = runtime_processes(fs)
@@ -442,9 +464,9 @@ def gather(fs, runner, params, exclude_pids=()):
     info["container_runtimes"] = container_runtimes(fs, running)
     probe = next((name_to_path(n) for n in BASE_SYSCTLS if fs.exists(name_to_path(n))), "/proc/sys")
     info["proc_sys"] = writable(fs, mounts, probe, "/proc/sys", " (an unprivileged container)")
-    info["cgroup"], layout = cgroup_state(fs, mounts)
+    info["cgroup"], layout = cgroup_state(fs, mounts, (posture["layout"], posture["layout_error"]))
     hierarchy = layout.memory if layout is not None else None
-    info["sysctls"] = sysctl_values(fs, names)
+    info["sysctls"] = posture["sysctls"]
     info["memcg_qos"] = {"sysctl": info["sysctls"][QOS_SYSCTL]["present"], "qos_level": qos_level_present(fs, hierarchy)}
     info["systemd"] = systemd_state(fs, runner)
     try:

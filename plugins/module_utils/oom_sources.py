@@ -41,8 +41,6 @@ from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import POSTURE
 STATE_VERSION = 1
 FINGERPRINT_BYTES = 4096
 DEFAULT_FILE_GLOBS = ('/var/log/messages*', '/var/log/kern.log*', '/var/log/syslog*')
-# the sysctl snapshot: the OOM posture and memory settings of sysctl's knob table (all vm.*)
-SYSCTLS = tuple(name[len('vm.'):] for name in POSTURE_SYSCTLS)
 MAX_CGROUPS = 20000
 
 
@@ -623,13 +621,12 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
 def cgroup_layout(root='/'):
     """(version, memory_root, memory_version) of the host: the cgroup detection of
     ``cgroups.detect_layout``; (None, None, None) when no memory controller can be found."""
-    # Imported here: parsing logs alone (the hot path, and bench/) never needs the cgroup code.
+    # Imported here: parsing logs alone (the hot path, and bench/) never needs the host code.
     # pylint: disable=import-outside-toplevel
-    from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import CgroupError, detect_layout
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
-    try:
-        layout = detect_layout(HostFS(root))
-    except (CgroupError, HostError):
+    from ansible_collections.oomkit.linux.plugins.module_utils.host_info import memory_layout
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
+    layout, _error = memory_layout(HostFS(root))
+    if layout is None:
         return None, None, None
     return layout.version, layout.memory.mount_point, layout.memory.version
 
@@ -672,14 +669,20 @@ def walk_cgroups(root, mem_root, mem_version, limit=MAX_CGROUPS):
 
 
 def host_config(root='/'):
-    """The host's OOM configuration and kernel OOM counters."""
+    """The host's OOM configuration and kernel OOM counters: the OOM posture of host_info (the collector
+    oom_host_info uses too), the kernel's OOM counter, memory sizes and the memory cgroups that hit OOM."""
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.host_info import oom_posture
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
+    posture = oom_posture(HostFS(root), POSTURE_SYSCTLS)
     sysctl = {}
-    for name in SYSCTLS:
-        v = _read(root, '/proc/sys/vm/' + name)
-        if v is not None:
-            iv = _int(v)
-            sysctl['vm.' + name] = iv if iv is not None else v.strip()
-    version, mem_root, mem_version = cgroup_layout(root)
+    for name, entry in posture['sysctls'].items():
+        if entry['value'] is not None:
+            iv = _int(entry['value'])
+            sysctl[name] = iv if iv is not None else entry['value']
+    layout = posture['layout']
+    version, mem_root, mem_version = ((layout.version, layout.memory.mount_point, layout.memory.version)
+                                      if layout is not None else (None, None, None))
     vmstat = _kv(_read(root, '/proc/vmstat'))
     meminfo = {}
     for line in (_read(root, '/proc/meminfo') or '').splitlines():
@@ -708,9 +711,8 @@ def host_config(root='/'):
                 cgroups.append(entry)
             del d
         truncated = n >= MAX_CGROUPS
-    osrelease = (_read(root, '/proc/sys/kernel/osrelease') or '').strip() or None
     return {
-        'kernel': osrelease,
+        'kernel': posture['kernel'],
         'sysctl': sysctl,
         'cgroup_version': version,
         'memory_cgroup_version': mem_version,

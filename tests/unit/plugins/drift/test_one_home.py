@@ -69,7 +69,8 @@ def test_selector_keys():
 
 def test_oom_sysctls():
     assert host_info.BASE_SYSCTLS == tuple(k.name for k in sysctl.OOM_KNOBS if k.posture == "oom")
-    assert ["vm." + n for n in oom_sources.SYSCTLS] == [k.name for k in sysctl.OOM_KNOBS if k.posture]
+    assert not hasattr(oom_sources, "SYSCTLS")
+    assert list(sysctl.POSTURE_SYSCTLS) == [k.name for k in sysctl.OOM_KNOBS if k.posture]
     assert all(name.startswith("vm.") for name in sysctl.POSTURE_SYSCTLS)
     assert host_info.QOS_SYSCTL == hardening_plan.QOS_SYSCTL == sysctl.QOS_SYSCTL and sysctl.QOS_SYSCTL in sysctl.KNOBS
     baseline = _yaml("roles", "hardening", "defaults", "main.yml")["hardening_sysctl_baseline"]

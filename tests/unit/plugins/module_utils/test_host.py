@@ -98,3 +98,20 @@ def test_no_other_mountinfo_parser_page_size_or_unlimited_threshold():
     assert [o for o in offenders if o[0] != "sizes.py"] == []
     assert host_info._mounts(HostFS("/"))[0].__class__ is host.Mount
     assert oom_sources.is_v1_unlimited is host.is_v1_unlimited
+
+
+def test_one_posture_collector_for_oom_facts_and_oom_host_info():
+    """On this machine: oom_facts' snapshot and oom_host_info's posture read the same values one way."""
+    from ansible_collections.oomkit.linux.plugins.module_utils import sysctl
+    from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import subprocess_runner
+
+    config = oom_sources.host_config("/")
+    info = host_info.gather(HostFS("/"), subprocess_runner, {"sysctls": list(sysctl.POSTURE_SYSCTLS)})
+    for name, entry in info["sysctls"].items():
+        if entry["value"] is not None and name in sysctl.POSTURE_SYSCTLS:
+            assert str(config["sysctl"][name]) == entry["value"], name
+    assert set(config["sysctl"]) <= set(sysctl.POSTURE_SYSCTLS)
+    assert config["memory_cgroup_version"] == info["cgroup"]["memory_version"]
+    assert config["memory_cgroup_root"] == info["cgroup"]["memory_mount"]
+    with open("/proc/sys/kernel/osrelease") as handle:
+        assert config["kernel"] == handle.read().strip()

@@ -14,14 +14,27 @@ differences to a Transaction. A knob can live in two layers, as firewalld's "imm
   texts and replaced atomically.
 
 The transaction applies live changes in the order given (modules order them when the kernel
-cares, e.g. cgroup v1 limit vs memsw limit), then writes files; if a file write fails, the live
-changes are rolled back too, so a failed run leaves the host as it was. In check mode nothing is
-applied and the plan is the prediction.
+cares, e.g. cgroup v1 limit vs memsw limit), then writes files, then runs its steps (a ``Step``:
+systemd's daemon-reload); if anything fails, what this run already did is undone in reverse
+(live values written back, files restored, a file's own directory removed again), and steps that
+must see the restored files run again, so a failed run leaves the host as it was. ``commit()``
+may be called again after more changes were added (live writes planned from what a step made
+systemd report): it applies only the new ones, and a failure then rolls back the whole run.
+
+A live change added with ``may_be_refused=True`` (a write the kernel may refuse for want of a
+capability) that is refused with EACCES or EPERM is not a failure: it lands in ``refused`` with
+the reason, and the module reports it. In check mode nothing is applied and the plan is the
+prediction. ``diffs()`` is the one diff shape of every setter: a labelled entry for the live
+values, then one entry per file.
 """
 
 from __future__ import annotations
 
+import errno
+
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
+
+_REFUSED = (errno.EACCES, errno.EPERM)
 
 
 class LiveChange(object):
@@ -33,6 +46,18 @@ class LiveChange(object):
         self.after = after
         self.apply = apply
         self.undo = undo
+
+
+class Step(object):
+    """An action after the files are written (systemd's daemon-reload). ``apply()`` raises HostError on
+    failure; ``undo()`` (optional) reverts it; ``rerun_after_rollback`` runs ``apply()`` once more after
+    a rollback restored the files (a daemon-reload then makes systemd read the restored files)."""
+
+    def __init__(self, key, apply, undo=None, rerun_after_rollback=False):
+        self.key = key
+        self.apply = apply
+        self.undo = undo
+        self.rerun_after_rollback = rerun_after_rollback
 
 
 class ManagedFile(object):
@@ -74,6 +99,53 @@ class ManagedFile(object):
         else:
             self.fs.replace_file(self.path, self.after)
 
+    def restore(self):
+        """Put the text from before the write back (a rollback), or remove a file that did not exist."""
+        if self.before is None:
+            if self.fs.exists(self.path):
+                self.fs.remove(self.path)
+        else:
+            self.fs.replace_file(self.path, self.before)
+
+
+class DirectoryFile(ManagedFile):
+    """A ManagedFile that owns its directory (a systemd drop-in directory ``UNIT.d``): created for the
+    write when missing, removed with the file when nothing else is left in it, and removed again when
+    a rollback restores a file that did not exist."""
+
+    def __init__(self, fs, path, label=None):
+        super(DirectoryFile, self).__init__(fs, path, label)
+        self.directory = path.rsplit("/", 1)[0] or "/"
+        self.created_directory = False
+
+    def write(self, backup=False):
+        if self.changed and not self.delete and not self.fs.isdir(self.directory):
+            self.fs.makedirs(self.directory)
+            self.created_directory = True
+        try:
+            super(DirectoryFile, self).write(backup=backup)
+        except HostError:
+            self._drop_directory(created_only=True)
+            raise
+        if self.changed and self.delete:
+            self._drop_directory(created_only=False)
+
+    def restore(self):
+        if self.before is not None and not self.fs.isdir(self.directory):
+            self.fs.makedirs(self.directory)
+        super(DirectoryFile, self).restore()
+        if self.before is None:
+            self._drop_directory(created_only=True)
+
+    def _drop_directory(self, created_only):
+        if created_only and not self.created_directory:
+            return
+        try:
+            if self.fs.isdir(self.directory) and not self.fs.listdir(self.directory):
+                self.fs.rmdir(self.directory)
+        except HostError:
+            pass  # not empty after all, or already gone: nothing of ours is left in it
+
 
 class ApplyError(HostError):
     """A live or file write failed; ``rolled_back`` lists the keys restored, ``rollback_errors``
@@ -87,54 +159,84 @@ class ApplyError(HostError):
 
 
 class Transaction(object):
-    """Apply planned live changes and file replacements together, or not at all."""
+    """Apply planned live changes, file replacements and steps together, or not at all."""
 
     def __init__(self, check_mode=False, backup=False):
         self.check_mode = check_mode
         self.backup = backup
         self.live_changes = []
         self.files = []
-        self.applied = []
+        self.steps = []
+        self.applied = []        # live changes applied (kept for the callers that read it)
+        self.refused = []        # (change, reason) of the live writes the kernel refused
+        self._optional = set()   # ids of the live changes that may be refused
+        self._history = []       # ("live" | "file" | "step", item) in the order applied
+        self._done = {"live": 0, "file": 0, "step": 0}
 
-    def add_live(self, change):
+    def add_live(self, change, may_be_refused=False):
         self.live_changes.append(change)
+        if may_be_refused:
+            self._optional.add(id(change))
 
     def add_file(self, managed_file):
         self.files.append(managed_file)
+
+    def add_step(self, step):
+        self.steps.append(step)
 
     @property
     def changed(self):
         return bool(self.live_changes) or any(f.changed for f in self.files)
 
-    def diffs(self, live_header="live", render=None):
-        """Diff entries for Ansible: one for the live values (rendered ``key = value``), one per file."""
+    def diffs(self, live_header="live", render=None, files_first=False):
+        """Diff entries for Ansible: one for the live values (rendered ``key = value``, the changes the
+        kernel refused left out), one per changed file; ``files_first`` where the file is the primary
+        layer (a systemd drop-in)."""
         result = []
-        if self.live_changes:
+        refused = set(id(change) for change, _reason in self.refused)
+        live = [c for c in self.live_changes if id(c) not in refused]
+        if live:
             render = render or (lambda key, value: "%s = %s\n" % (key, value))
             result.append({
                 "before_header": live_header,
                 "after_header": live_header,
-                "before": "".join(render(c.key, c.before) for c in self.live_changes),
-                "after": "".join(render(c.key, c.after) for c in self.live_changes),
+                "before": "".join(render(c.key, c.before) for c in live),
+                "after": "".join(render(c.key, c.after) for c in live),
             })
-        result.extend(f.diff() for f in self.files if f.changed)
-        return result
+        files = [f.diff() for f in self.files if f.changed]
+        return files + result if files_first else result + files
 
     def commit(self):
-        """Apply everything. On failure roll back the live writes made so far and raise ApplyError."""
+        """Apply what was added since the last commit. On failure roll back everything this transaction
+        applied and raise ApplyError."""
         if self.check_mode:
             return
-        for change in self.live_changes:
+        for change in self.live_changes[self._done["live"]:]:
+            self._done["live"] += 1
             try:
                 change.apply()
             except HostError as err:
+                if id(change) in self._optional and getattr(err, "errno", None) in _REFUSED:
+                    self.refused.append((change, str(err)))
+                    continue
                 self._fail("%s: %s" % (change.key, err), change.key, err)
             self.applied.append(change)
-        for managed_file in self.files:
+            self._history.append(("live", change))
+        for managed_file in self.files[self._done["file"]:]:
+            self._done["file"] += 1
             try:
                 managed_file.write(backup=self.backup)
             except HostError as err:
                 self._fail(str(err), managed_file.path, err)
+            if managed_file.changed:
+                self._history.append(("file", managed_file))
+        for step in self.steps[self._done["step"]:]:
+            self._done["step"] += 1
+            try:
+                step.apply()
+            except HostError as err:
+                self._fail("%s: %s" % (step.key, err), step.key, err)
+            self._history.append(("step", step))
 
     def _fail(self, message, key, cause):
         rolled_back, rollback_errors = self.rollback()
@@ -146,16 +248,32 @@ class Transaction(object):
                          path=getattr(cause, "path", None), errno_value=getattr(cause, "errno", None))
 
     def rollback(self):
-        rolled_back, errors = [], []
-        for change in reversed(self.applied):
-            if change.undo is None:
-                continue
+        """Undo, newest first, what this transaction applied; then rerun the steps that must see the
+        restored files. Returns (keys rolled back, errors)."""
+        rolled_back, errors, rerun = [], [], []
+        for kind, item in reversed(self._history):
             try:
-                change.undo()
-                rolled_back.append(change.key)
+                if kind == "file":
+                    item.restore()
+                    rolled_back.append(item.path)
+                    continue
+                if kind == "step" and item.rerun_after_rollback:
+                    rerun.insert(0, item)
+                if item.undo is None:
+                    continue
+                item.undo()
+                rolled_back.append(item.key)
             except HostError as err:
-                errors.append("%s: %s" % (change.key, err))
+                errors.append("%s: %s" % (getattr(item, "key", None) or item.path, err))
+        if any(kind == "file" for kind, _item in self._history):
+            for step in rerun:
+                try:
+                    step.apply()
+                    rolled_back.append("%s again" % step.key)
+                except HostError as err:
+                    errors.append("%s after the rollback: %s" % (step.key, err))
         self.applied = []
+        self._history = []
         return rolled_back, errors
 
 

@@ -14,7 +14,6 @@ whether a change needs a restart of the unit to take effect.
 
 from __future__ import annotations
 
-import errno
 import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils import host, systemctl
@@ -22,7 +21,9 @@ from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostErr
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj,
     refused_without_capability, select_processes)
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ManagedFile, Transaction
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import (
+    ApplyError, DirectoryFile, ManagedFile, Step, Transaction,
+)
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import SizeError, parse_size
 
 
@@ -904,24 +905,17 @@ def plan_run(fs, runner, params):
     return plan, text
 
 
-def _live_change_guard(change, refusals):
-    """Make a live oom_score_adj write best effort: a refused write becomes a warning."""
-    apply = change.apply
+def _host_step(function, *args):
+    """Run a systemctl step inside a Transaction, which rolls back on HostError."""
+    try:
+        return function(*args)
+    except SystemdError as err:
+        raise HostError(str(err))
 
-    def guarded():
-        try:
-            apply()
-        except HostError as err:
-            if err.errno == errno.EACCES:
-                refusals.append("%s: lowering oom_score_adj from %s to %s needs CAP_SYS_RESOURCE, which this run "
-                                "lacks (as usual in containers); the drop-in is in place, and systemd applies the "
-                                "value when it starts the unit's processes if systemd itself has the capability"
-                                % (change.key, change.before, change.after))
-            else:
-                refusals.append("%s: %s" % (change.key, err))
 
-    change.apply = guarded
-    return change
+def live_diff_line(key, value):
+    """A live oom_score_adj change in a diff, as oom_score_adj shows it: ``pid 4242 (sleep): -900``."""
+    return "%s: %s\n" % (key, value)
 
 
 def read_oom_score_adj(fs, pid):
@@ -1013,38 +1007,31 @@ def run(fs, runner, params, check_mode=False):
             if show_value_matches(r.setting, r.value, show_before.get(show_property(r.directive))) is False:
                 stale.append(r.setting.option)
 
-    # The persisted layer: our drop-in.
-    dropin = ManagedFile(fs, plan.path)
+    # One transaction: our drop-in (it owns its directory), then daemon-reload (a failed reload restores
+    # the drop-in; a later failure restores it and reloads again), then the live writes, which the
+    # kernel may refuse (collected as results).
+    dropin = DirectoryFile(fs, plan.path)
     dropin.plan(text)
     txn = Transaction(check_mode=check_mode, backup=bool(params.get("backup")))
     txn.add_file(dropin)
-    directory = plan.path.rsplit("/", 1)[0]
-    created_dir = False
-    if not check_mode and dropin.changed:
-        if text is not None and not fs.isdir(directory):
-            fs.makedirs(directory)
-            created_dir = True
-        try:
-            txn.commit()
-        except HostError:
-            if created_dir:
-                _rmdir_quietly(fs, directory)
-            raise
-        if text is None and fs.isdir(directory) and not fs.listdir(directory):
-            _rmdir_quietly(fs, directory)
-
-    daemon_reloaded = False
-    if plan.booted and (dropin.changed or stale):
+    daemon_reloaded = bool(plan.booted and (dropin.changed or stale))
+    if daemon_reloaded:
         if stale and not dropin.changed:
             warnings.append("%s: systemd ran with other values than the drop-in for %s (a runtime change such as "
                             "`systemctl set-property`); daemon-reload %s ours again"
                             % (unit, ", ".join(stale), "would apply" if check_mode else "applies"))
-        if not check_mode:
-            try:
-                run_systemctl(runner, "daemon-reload")
-            except SystemdError as err:
-                raise SystemdError("%s; %s" % (err, _restore_dropin(fs, dropin, directory, created_dir)))
-        daemon_reloaded = True
+        txn.add_step(Step("daemon-reload", lambda: _host_step(run_systemctl, runner, "daemon-reload"),
+                          rerun_after_rollback=True))
+    try:
+        txn.commit()
+    except ApplyError as err:
+        if err.key != "daemon-reload":
+            raise
+        if plan.path in err.rolled_back or (dropin.before is None and not fs.exists(plan.path)):
+            restored = "the previous drop-in %s was restored" % plan.path
+        else:
+            restored = "COULD NOT restore the previous drop-in %s: %s" % (plan.path, "; ".join(err.rollback_errors))
+        raise SystemdError("%s; %s" % (str(err).split("; rolled back")[0].split("; COULD NOT")[0], restored))
 
     # The live layer: the running processes' oom_score_adj, without waiting for a restart.
     live_result = []
@@ -1063,11 +1050,10 @@ def run(fs, runner, params, check_mode=False):
                 live_target = int(show(runner, unit, ["OOMScoreAdjust"]).get("OOMScoreAdjust", ""))
             except ValueError:
                 live_target = None
-    live_changes = []
     live_attempted = bool(params.get("live", True) and live_target is not None and active)
     if live_attempted:
         processes = _unit_processes(fs, show_before.get("ControlGroup"), _int_or_none(show_before.get("MainPID")))
-        live_changes = [_live_change_guard(c, live_refusals) for c in plan_oom_score_adj(fs, processes, live_target)]
+        live_changes = plan_oom_score_adj(fs, processes, live_target)
         if check_mode:
             # Predict what the kernel will say (the one rule: processes.refused_without_capability)
             cap = has_cap_sys_resource(fs)
@@ -1079,10 +1065,15 @@ def run(fs, runner, params, check_mode=False):
                     live_refusals.append("%s: lowering oom_score_adj from %s to %s would be refused: this run lacks "
                                          "CAP_SYS_RESOURCE" % (proc.label(), proc.before, proc.after))
             live_changes = [c for c in live_changes if c.key not in lowered]
-        live_txn = Transaction(check_mode=check_mode)
         for change in live_changes:
-            live_txn.add_live(change)
-        live_txn.commit()
+            txn.add_live(change, may_be_refused=True)
+        # a write that fails otherwise fails the run: the live writes, the drop-in and the reload are undone
+        txn.commit()
+        for change, _reason in txn.refused:
+            live_refusals.append("%s: lowering oom_score_adj from %s to %s needs CAP_SYS_RESOURCE, which this run "
+                                 "lacks (as usual in containers); the drop-in is in place, and systemd applies the "
+                                 "value when it starts the unit's processes if systemd itself has the capability"
+                                 % (change.key, change.before, change.after))
         for proc in processes:
             live_result.append({
                 "pid": proc.pid, "comm": proc.comm, "before": proc.before,
@@ -1125,7 +1116,7 @@ def run(fs, runner, params, check_mode=False):
         "restarted": restarted,
         "effective": {},
         "warnings": warnings,
-        "diff": txn.diffs(),
+        "diff": txn.diffs(live_header="live oom_score_adj of %s" % unit, render=live_diff_line, files_first=True),
     }
     if dropin.backup_file:
         result["backup_file"] = dropin.backup_file
@@ -1164,29 +1155,6 @@ def predict_oom_score_adjust(fs, unit, fragment_path, own_path):
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _restore_dropin(fs, dropin, directory, created_dir):
-    """Put the previous drop-in back after a failed daemon-reload; return what happened, for the message."""
-    try:
-        if dropin.before is None:
-            fs.remove(dropin.path)
-            if created_dir:
-                _rmdir_quietly(fs, directory)
-        else:
-            if not fs.isdir(directory):
-                fs.makedirs(directory)
-            fs.replace_file(dropin.path, dropin.before)
-    except HostError as err:
-        return "COULD NOT restore the previous drop-in %s: %s" % (dropin.path, err)
-    return "the previous drop-in %s was restored" % dropin.path
-
-
-def _rmdir_quietly(fs, path):
-    try:
-        fs.rmdir(path)
-    except HostError:
-        pass
 
 
 def verify(fs, runner, plan, state, check_mode, warnings, restart_pending=False):

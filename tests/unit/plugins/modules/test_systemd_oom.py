@@ -294,3 +294,31 @@ def test_argument_spec_matches_the_settings_table():
     spec = systemd_oom.argument_spec()
     for setting in sd.SETTINGS:
         assert setting.option in spec, setting.option
+
+
+def test_a_failed_live_write_restores_the_dropin_and_reloads_again(host, monkeypatch):
+    """One transaction: drop-in, daemon-reload, live writes. A live write that fails (not a refusal)
+    undoes the run: the drop-in is restored and systemd reloads it again."""
+    import errno
+    from ansible_collections.oomkit.linux.plugins.module_utils import processes
+
+    def broken(fs_, proc, interface, raw_value):
+        raise sd.HostError("writing %d to /proc/%d/oom_score_adj failed: Input/output error" % (raw_value, proc.pid),
+                           errno_value=errno.EIO)
+
+    monkeypatch.setattr(processes, "_write_checked", broken)
+    failed, result = run_module({"name": "app", "memory_max": "512M", "oom_score_adjust": 250})
+    assert failed and "Input/output error" in result["msg"]
+    assert "rolled back the changes already made to: %s, daemon-reload again" % DROPIN in result["msg"]
+    assert host.read(DROPIN) is None and not os.path.isdir(host.path(os.path.dirname(DROPIN)))
+    assert [c[1] for c in host.calls].count("daemon-reload") == 2
+    assert host.read("/sys/fs/cgroup/system.slice/app.service/memory.max") == "max\n"
+
+
+def test_the_diff_shows_the_dropin_and_the_labelled_live_change(host):
+    failed, result = run_module({"name": "app", "oom_score_adjust": 250, "_ansible_diff": True})
+    assert not failed
+    dropin, live = result["diff"]
+    assert dropin["after_header"] == DROPIN
+    assert live == {"before_header": "live oom_score_adj of app.service", "after_header": "live oom_score_adj of app.service",
+                    "before": "pid 77 (app): 0\n", "after": "pid 77 (app): 250\n"}

@@ -19,7 +19,6 @@ Pure standard library; nothing here imports Ansible.
 from __future__ import annotations
 
 import errno
-import os
 import posixpath
 
 # the host layer: the mount table, the page size and v1's "unlimited"

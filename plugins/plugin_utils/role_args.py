@@ -58,7 +58,8 @@ def load_spec(role, entry_point="main"):
     """The options of a role's entry point, from its meta/argument_specs.yml (read once)."""
     key = (role, entry_point)
     if key not in _SPECS:
-        import yaml  # pylint: disable=import-outside-toplevel  (controller side: PyYAML comes with ansible-core)
+        # controller side only: PyYAML comes with ansible-core
+        import yaml  # pylint: disable=import-outside-toplevel
         with open(spec_path(role)) as handle:
             data = yaml.safe_load(handle)
         _SPECS[key] = data["argument_specs"][entry_point]["options"]

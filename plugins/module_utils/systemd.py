@@ -374,7 +374,8 @@ def run(fs, runner, params, check_mode=False):
             restored = "the previous drop-in %s was restored" % plan.path
         else:
             restored = "COULD NOT restore the previous drop-in %s: %s" % (plan.path, "; ".join(err.rollback_errors))
-        raise SystemdError("%s; %s" % (str(err).split("; rolled back")[0].split("; COULD NOT")[0], restored))
+        cause = str(err).split("; rolled back", maxsplit=1)[0].split("; COULD NOT", maxsplit=1)[0]
+        raise SystemdError("%s; %s" % (cause, restored))
 
     # The live layer: the running processes' oom_score_adj, without waiting for a restart.
     live_result = []

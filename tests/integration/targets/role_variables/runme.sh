@@ -10,7 +10,7 @@ rm -rf "$out"
 mkdir -p "$out"
 export ANSIBLE_ROLES_PATH='' ANSIBLE_NOCOLOR=1
 py=$(command -v python3)
-common=(-i localhost, -c local -e "ansible_python_interpreter=$py")
+common=(-i "localhost," -c local -e "ansible_python_interpreter=$py")
 extra=("$@")
 
 # --- the diagnosis role: one time grammar --------------------------------------------------------

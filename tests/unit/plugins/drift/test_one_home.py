@@ -60,8 +60,8 @@ def test_selector_keys():
     described = " ".join(_yaml("roles", "hardening", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
                          ["hardening_expendable_processes"]["description"])
     assert re.findall(r"C\(([a-z_]+)\)", described)[:len(home)] == home
-    comment = re.search(r"^# Keys: ([a-z_, ]+) \(all given must match\)", _text("roles", "hardening", "defaults",
-                                                                               "main.yml"), re.M).group(1)
+    defaults = _text("roles", "hardening", "defaults", "main.yml")
+    comment = re.search(r"^# Keys: ([a-z_, ]+) \(all given must match\)", defaults, re.M).group(1)
     assert comment.split(", ") == home
 
 

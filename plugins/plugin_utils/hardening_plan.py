@@ -576,3 +576,93 @@ def plan(cfg, info):
                                   "one process%s" % (result["sysctl"]["settings"]["vm.panic_on_oom"],
                                                      "; vm.* sysctls here are the HOST's" if host["container"] else "")})
     return result
+
+
+# --- the result: what the module runs did, in the shape hardening_result documents ----------------
+
+def _registered(value):
+    """A registered task result as a mapping ({} when the task did not run)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _loop_results(value):
+    return [r for r in (_registered(value).get("results") or []) if isinstance(r, dict)]
+
+
+def _ran(value):
+    value = _registered(value)
+    return bool(value) and not (value.get("skipped") is True)
+
+
+def result(plan_value, sysctl=None, units=None, processes=None, cgroups=None, check_mode=False):
+    """``hardening_result`` from the plan and the registered results of the role's module calls:
+    what changed (per sysctl, unit, process, cgroup), what needs a restart, what was not done and why,
+    the selections that needed no call, the module runs on the host and what was found there."""
+    plan_value = _registered(plan_value)
+    sysctl = _registered(sysctl)
+    sysctl_changes = {}
+    if _ran(sysctl):
+        for key, value in (sysctl.get("settings") or {}).items():
+            if isinstance(value, dict) and value.get("status") == "changed":
+                sysctl_changes[key] = dict((k, value.get(k)) for k in ("live_before", "live_after", "persisted_before",
+                                                                       "persisted_after"))
+    unit_changes, skipped, restart_required = {}, list(plan_value.get("skipped") or []), []
+    for res in _loop_results(units):
+        item = res.get("item") or {}
+        if res.get("changed"):
+            unit_changes[res.get("unit")] = {
+                "dropin": res.get("dropin"),
+                "settings": dict((v.get("directive"), {"before": v.get("before"), "after": v.get("after")})
+                                 for v in (res.get("settings") or {}).values() if v.get("before") != v.get("after")),
+                "live": [entry for entry in (res.get("live") or []) if entry.get("status") == "changed"],
+                "restarted": res.get("restarted"),
+            }
+        for skip in res.get("skipped") or []:
+            skipped.append({"item": "%s %s=" % (res.get("unit"), skip.get("directive")), "reason": skip.get("reason")})
+        for entry in res.get("live") or []:
+            if entry.get("status") == "refused":
+                skipped.append({"item": "live oom_score_adj of %s pid %s" % (res.get("unit"), entry.get("pid")),
+                                "reason": "the kernel refused the write (no CAP_SYS_RESOURCE?)"})
+        # units whose live write was skipped for want of CAP_SYS_RESOURCE are not listed: a restart would
+        # not help there either (systemd lacks the capability too); skipped says why
+        if res.get("restart_required") and item.get("live"):
+            restart_required.append(res.get("unit"))
+    process_changes = []
+    for res in _loop_results(processes):
+        for proc in res.get("processes") or []:
+            if proc.get("status") == "changed":
+                process_changes.append({"pid": proc.get("pid"), "comm": proc.get("comm"), "before": proc.get("before"),
+                                        "after": proc.get("after"), "role": (res.get("item") or {}).get("role")})
+    cgroup_changes = {}
+    for res in _loop_results(cgroups):
+        item = res.get("item") or {}
+        if res.get("changed"):
+            cgroup_changes[res.get("resolved_path") or item.get("path")] = {
+                "created": res.get("created") or [],
+                "removed": res.get("removed") or False,
+                "settings": dict((k, v) for k, v in (res.get("settings") or {}).items()
+                                 if isinstance(v, dict) and v.get("changed")),
+                "moved": (res.get("procs") or {}).get("moved") or [],
+            }
+        for option, reason in (res.get("skipped") or {}).items():
+            skipped.append({"item": "cgroup %s %s" % (item.get("path"), option), "reason": reason})
+    module_calls = (1 + int(_ran(sysctl)) + len(_loop_results(units)) + len(_loop_results(processes))
+                    + len(_loop_results(cgroups)))
+    changes = {"sysctl": sysctl_changes, "units": unit_changes, "processes": process_changes, "cgroups": cgroup_changes}
+    return {
+        "changed": bool(sysctl_changes or unit_changes or process_changes or cgroup_changes
+                        or (_ran(sysctl) and sysctl.get("changed"))),
+        "check_mode": bool(check_mode),
+        "changes": changes,
+        "restart_required": restart_required,
+        "skipped": skipped,
+        "already_ok": list(plan_value.get("processes_ok") or []),
+        "module_calls": module_calls,
+        "host": plan_value.get("host"),
+    }
+
+
+def stats(hardening_result):
+    """The summary published with set_stats for AWX workflows."""
+    return {"changed": hardening_result["changed"], "restart_required": hardening_result["restart_required"],
+            "skipped": len(hardening_result["skipped"]), "module_calls": hardening_result["module_calls"]}

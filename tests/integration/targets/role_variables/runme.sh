@@ -64,3 +64,11 @@ bad -ehardening_protect=maybe "hardening_protect must be true or false, not 'may
 bad -ehardening_sysctl_extra=vm.swappiness "hardening_sysctl_extra: 'vm.swappiness' is not key=value pairs"
 bad -ehardening_expendable_score=lots "hardening_expendable_score must be an integer, not 'lots'"
 bad -ehardening_restart=sometimes "hardening_restart must be one of never, auto, always"
+
+# the diagnosis role: one layer reads booleans and numbers ("t" was false for the role's own | bool)
+ansible-playbook "${common[@]}" diagnosis_validate.yml -e diagnosis_incremental=t -e diagnosis_sources= \
+  -e diagnosis_max_events=7 -e expect_incremental=True -e expect_sources=auto -e expect_max_events=7 "$@"
+if ansible-playbook "${common[@]}" diagnosis_validate.yml -e diagnosis_max_events=lots "$@" >"$out/bad.log" 2>&1; then
+  echo "diagnosis_max_events=lots was accepted"; exit 1
+fi
+grep -q "diagnosis_max_events must be an integer, not 'lots'" "$out/bad.log"

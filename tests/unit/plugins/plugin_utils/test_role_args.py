@@ -27,9 +27,14 @@ def _yaml(*parts):
         return yaml.safe_load(handle)
 
 
-def ansible_core_accepts(name, value):
+ROLES = ("hardening", "diagnosis")
+OPTIONS = [(role, name) for role in ROLES for name in sorted(R.load_spec(role))]
+
+
+def ansible_core_accepts(name, value, role="hardening"):
     """What ansible-core's own check of the spec (validate_argument_spec, when the role starts) says."""
-    result = ArgumentSpecValidator({name: SPEC[name]}).validate({name: value}, validate_role_argument_spec=True)
+    spec = R.load_spec(role)
+    result = ArgumentSpecValidator({name: spec[name]}).validate({name: value}, validate_role_argument_spec=True)
     return not result.error_messages
 
 
@@ -38,29 +43,31 @@ SAMPLES = ["true", "t", "no", "maybe", "-900", "2000", "1.5", "a,b", "x", "vm.sw
            '{"vm.swappiness": 10}', True, 7, [], ["a"], {"a": 1}, [{"unit": "x"}], ["x", {"unit": "y"}]]
 
 
-@pytest.mark.parametrize("name", sorted(SPEC))
-def test_role_args_agrees_with_ansible_core(name):
+@pytest.mark.parametrize("role, name", OPTIONS)
+def test_role_args_agrees_with_ansible_core(role, name):
+    spec = R.load_spec(role)
     for value in SAMPLES:
         try:
-            R.convert_option(name, SPEC[name], value)
+            R.convert_option(name, spec[name], value)
             ours = True
         except R.RoleArgsError:
             ours = False
-        if isinstance(value, bool) and SPEC[name].get("type") in ("int", "float"):
-            assert ours is False  # stricter on purpose: True is not a score
+        if isinstance(value, bool) and spec[name].get("type") in ("int", "float"):
+            assert ours is False  # stricter on purpose: True is not a number
             continue
-        core = ansible_core_accepts(name, value)
+        core = ansible_core_accepts(name, value, role)
         # what passes here passes ansible-core's check (no spec dump after ours); a typed option refuses
         # exactly what ansible-core refuses; a raw one read as its default's type may refuse more
         assert core or not ours, (name, value)
-        if SPEC[name].get("type") != "raw":
+        if spec[name].get("type") != "raw":
             assert ours is core, (name, value)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, s in SPEC.items() if not s.get("required")))
-def test_a_blank_answer_is_the_default(name):
+@pytest.mark.parametrize("role, name", [(r, n) for r, n in OPTIONS if not R.load_spec(r)[n].get("required")])
+def test_a_blank_answer_is_the_default(role, name):
+    spec = R.load_spec(role)
     for blank in ("", "  ", None):
-        assert R.convert_option(name, SPEC[name], blank) == SPEC[name].get("default")
+        assert R.convert_option(name, spec[name], blank) == spec[name].get("default")
 
 
 def test_survey_strings_are_converted_by_the_spec():
@@ -133,3 +140,33 @@ def test_the_documented_hardening_survey_passes_both_checks(blank):
         assert ansible_core_accepts(question["variable"], value), question["variable"]
     query = H.host_query(dict((k[len(H.PREFIX):], v) for k, v in answers.items()))
     assert query["failed"] is False, query
+
+
+def test_the_diagnosis_role_converts_every_variable_of_its_spec():
+    variables = _yaml("roles", "diagnosis", "vars", "main.yml")
+    assert sorted(variables["__diagnosis_config"]) == sorted(R.load_spec("diagnosis"))
+    for key, value in variables["__diagnosis_config"].items():
+        assert value == "{{ %s }}" % key
+    assert "oomkit.linux.role_args('diagnosis')" in variables["__diagnosis_args"]
+    # no second converter of its own
+    text = _text_of("roles", "diagnosis", "vars", "main.yml") + _text_of("roles", "diagnosis", "tasks", "main.yml")
+    assert not re.search(r"\| *(bool|int)\b", text)
+    assert ".split(',')" not in text
+
+
+def test_the_filter():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.oomkit.linux.plugins.filter.role_args import FilterModule, role_args
+
+    typed = role_args({"diagnosis_incremental": "t", "diagnosis_sources": "", "diagnosis_max_events": "7"}, "diagnosis")
+    assert (typed["diagnosis_incremental"], typed["diagnosis_sources"], typed["diagnosis_max_events"]) == (True, ["auto"], 7)
+    with pytest.raises(AnsibleFilterError, match="oomkit.linux.diagnosis: diagnosis_max_events must be an integer"):
+        role_args({"diagnosis_max_events": "lots"}, "diagnosis")
+    with pytest.raises(AnsibleFilterError, match="no argument spec for the role 'nope'"):
+        role_args({}, "nope")
+    assert FilterModule().filters()["role_args"] is role_args
+
+
+def _text_of(*parts):
+    with open(os.path.join(ROOT, *parts)) as handle:
+        return handle.read()

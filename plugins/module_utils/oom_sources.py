@@ -673,8 +673,16 @@ def host_config(root='/'):
     oom_host_info uses too), the kernel's OOM counter, memory sizes and the memory cgroups that hit OOM."""
     # pylint: disable=import-outside-toplevel
     from ansible_collections.oomkit.linux.plugins.module_utils.host_info import oom_posture
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
-    posture = oom_posture(HostFS(root), POSTURE_SYSCTLS)
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
+    fs = HostFS(root)
+
+    def read(path):
+        try:
+            return fs.read_optional(path)
+        except HostError:
+            return None
+
+    posture = oom_posture(fs, POSTURE_SYSCTLS)
     sysctl = {}
     for name, entry in posture['sysctls'].items():
         if entry['value'] is not None:
@@ -683,9 +691,9 @@ def host_config(root='/'):
     layout = posture['layout']
     version, mem_root, mem_version = ((layout.version, layout.memory.mount_point, layout.memory.version)
                                       if layout is not None else (None, None, None))
-    vmstat = _kv(_read(root, '/proc/vmstat'))
+    vmstat = _kv(read('/proc/vmstat'))
     meminfo = {}
-    for line in (_read(root, '/proc/meminfo') or '').splitlines():
+    for line in (read('/proc/meminfo') or '').splitlines():
         if line.startswith(('MemTotal:', 'SwapTotal:', 'MemAvailable:')):
             parts = line.split()
             meminfo[parts[0].rstrip(':')] = _int(parts[1])
@@ -696,13 +704,13 @@ def host_config(root='/'):
         for rel, d in walk_cgroups(root, mem_root, mem_version):
             n += 1
             if mem_version == 'v1':
-                ctl = _kv(_read(root, os.path.join(mem_root, rel.lstrip('/'), 'memory.oom_control')))
+                ctl = _kv(read(os.path.join(mem_root, rel.lstrip('/'), 'memory.oom_control')))
                 kills = ctl.get('oom_kill', 0)
                 entry = {'path': rel, 'oom_kill': kills, 'under_oom': ctl.get('under_oom'),
                          'oom_kill_disable': ctl.get('oom_kill_disable')}
                 hit = kills or ctl.get('under_oom')
             else:
-                evs = _kv(_read(root, os.path.join(mem_root, rel.lstrip('/'), 'memory.events')))
+                evs = _kv(read(os.path.join(mem_root, rel.lstrip('/'), 'memory.events')))
                 entry = {'path': rel, 'oom': evs.get('oom', 0), 'oom_kill': evs.get('oom_kill', 0),
                          'oom_group_kill': evs.get('oom_group_kill', 0)}
                 hit = entry['oom'] or entry['oom_kill'] or entry['oom_group_kill']

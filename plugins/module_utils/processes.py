@@ -54,7 +54,7 @@ import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, explain_oserror
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, key_colon_value
 
 OOM_SCORE_ADJ_MIN = -1000
 OOM_SCORE_ADJ_MAX = 1000
@@ -74,6 +74,10 @@ CAP_SYS_RESOURCE_HINT = (
     "does not have it: containers and user namespaces usually lack it even as root. Raising "
     "values works without it; to protect a service, set OOMScoreAdjust= with "
     "oomkit.linux.systemd_oom so the service manager applies it when the service starts")
+
+
+# A live oom_score_adj change in a diff: ``pid 4242 (sleep): -900`` (oom_score_adj, systemd_oom).
+diff_line = key_colon_value
 
 
 def out_of_range(value):

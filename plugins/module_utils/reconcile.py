@@ -158,6 +158,28 @@ class ApplyError(HostError):
         self.rollback_errors = rollback_errors or []
 
 
+def key_equals_value(key, value):
+    """``vm.panic_on_oom = 0``: live values in the syntax of their persisted file (sysctl.d)."""
+    return "%s = %s\n" % (key, value)
+
+
+def key_colon_value(key, value):
+    """``max: 64M (67108864)``, ``pid 4242 (sleep): -900``: live values that have no file syntax."""
+    return "%s: %s\n" % (key, value)
+
+
+def live_diff(header, changes, render=None):
+    """The diff entry of live changes, ``[(key, before, after)]``, under ``header`` (one line per key,
+    ``key_equals_value`` unless ``render(key, value)`` says otherwise): the one shape of every setter."""
+    render = render or key_equals_value
+    return {
+        "before_header": header,
+        "after_header": header,
+        "before": "".join(render(key, before) for key, before, _after in changes),
+        "after": "".join(render(key, after) for key, _before, after in changes),
+    }
+
+
 class Transaction(object):
     """Apply planned live changes, file replacements and steps together, or not at all."""
 
@@ -196,13 +218,7 @@ class Transaction(object):
         refused = set(id(change) for change, _reason in self.refused)
         live = [c for c in self.live_changes if id(c) not in refused]
         if live:
-            render = render or (lambda key, value: "%s = %s\n" % (key, value))
-            result.append({
-                "before_header": live_header,
-                "after_header": live_header,
-                "before": "".join(render(c.key, c.before) for c in live),
-                "after": "".join(render(c.key, c.after) for c in live),
-            })
+            result.append(live_diff(live_header, [(c.key, c.before, c.after) for c in live], render))
         files = [f.diff() for f in self.files if f.changed]
         return files + result if files_first else result + files
 

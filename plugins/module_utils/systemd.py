@@ -21,7 +21,7 @@ import re
 from ansible_collections.oomkit.linux.plugins.module_utils import host, systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
-    ProcessSelector, SelectorError, has_cap_sys_resource, plan_oom_score_adj, refused_without_capability,
+    ProcessSelector, SelectorError, diff_line, has_cap_sys_resource, plan_oom_score_adj, refused_without_capability,
     select_processes)
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import (
     ApplyError, DirectoryFile, Step, Transaction,
@@ -256,11 +256,6 @@ def _host_step(function, *args):
         raise HostError(str(err))
 
 
-def live_diff_line(key, value):
-    """A live oom_score_adj change in a diff, as oom_score_adj shows it: ``pid 4242 (sleep): -900``."""
-    return "%s: %s\n" % (key, value)
-
-
 def read_oom_score_adj(fs, pid):
     text = fs.read_optional("/proc/%d/oom_score_adj" % pid)
     if text is None:
@@ -460,7 +455,7 @@ def run(fs, runner, params, check_mode=False):
         "restarted": restarted,
         "effective": {},
         "warnings": warnings,
-        "diff": txn.diffs(live_header="live oom_score_adj of %s" % unit, render=live_diff_line, files_first=True),
+        "diff": txn.diffs(live_header="live oom_score_adj of %s" % unit, render=diff_line, files_first=True),
     }
     if dropin.backup_file:
         result["backup_file"] = dropin.backup_file

@@ -377,7 +377,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import (
     CgroupError, KNOB_NAMES, detect_layout, page_size, plan_absent, plan_present, read_stats, resolve_path, validate_wanted,
 )
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import Transaction
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import Transaction, key_colon_value
 
 
 ARGUMENT_SPEC = dict(
@@ -398,10 +398,6 @@ ARGUMENT_SPEC = dict(
     allow_systemd_managed=dict(type="bool", default=False),
     unsupported=dict(type="str", choices=["fail", "skip"], default="fail"),
 )
-
-
-def _render_diff(key, value):
-    return "%s: %s\n" % (key, value)
 
 
 def run(module, fs, page):
@@ -452,7 +448,7 @@ def run(module, fs, page):
     stats = read_stats(fs, cg, page)
     result.update(stats)
     if module._diff:
-        result["diff"] = transaction.diffs(live_header=cg.host_path, render=_render_diff)
+        result["diff"] = transaction.diffs(live_header=cg.host_path, render=key_colon_value)
     return result
 
 

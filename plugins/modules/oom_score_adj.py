@@ -247,6 +247,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     OOM_SCORE_ADJ_MIN,
     SELECTOR_ARGUMENT_SPEC,
     SELECTOR_KEYS,
+    diff_line,
     out_of_range,
     ProcessSelector,
     SelectorError,
@@ -259,7 +260,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     read_pidfile,
     select_processes,
 )
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ApplyError, Transaction
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import ApplyError, Transaction, live_diff
 from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import module_runner
 
 SELECTORS = list(SELECTOR_KEYS)
@@ -287,15 +288,11 @@ def build_module():
 
 
 def build_diff(results):
-    """One line per changed process: ``pid 4242 (sleep): 0`` before, ``...: 500`` after."""
-    changed = [r for r in results if r["status"] == "changed"]
-    line = "pid %(pid)d (%(comm)s): %(value)s\n"
-    return {
-        "before_header": "oom_score_adj",
-        "after_header": "oom_score_adj",
-        "before": "".join(line % dict(r, value=r["before"]) for r in changed),
-        "after": "".join(line % dict(r, value=r["after"]) for r in changed),
-    }
+    """One line per changed process: ``pid 4242 (sleep): 0`` before, ``...: 500`` after (the setters' one
+    diff shape, reconcile.live_diff)."""
+    changed = [("pid %d (%s)" % (r["pid"], r["comm"]), r["before"], r["after"]) for r in results
+               if r["status"] == "changed"]
+    return live_diff("oom_score_adj", changed, diff_line)
 
 
 def run_module(module, fs):

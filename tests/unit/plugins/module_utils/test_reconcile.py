@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.oomkit.linux.plugins.module_utils import processes
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import (
-    ApplyError, DirectoryFile, LiveChange, ManagedFile, Step, Transaction,
+    ApplyError, DirectoryFile, LiveChange, ManagedFile, Step, Transaction, key_colon_value, live_diff,
 )
 
 
@@ -152,3 +152,18 @@ def test_the_files_before_a_failed_file_are_restored(tmp_path):
     with pytest.raises(ApplyError, match="rolled back the changes already made to: /a.conf"):
         txn.commit()
     assert not os.path.exists(fs.path("/a.conf"))
+
+
+def test_one_diff_shape_for_every_setter():
+    """Every setter's live entry comes from reconcile.live_diff (the renderers only choose the separator)."""
+    import re
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins")
+    for name in ("modules/sysctl.py", "modules/cgroup_memory.py", "modules/oom_score_adj.py", "modules/systemd_oom.py",
+                 "module_utils/systemd.py", "module_utils/sysctl.py", "module_utils/cgroups.py"):
+        with open(os.path.join(root, name)) as handle:
+            code = handle.read()
+        assert not re.search(r'"before_header":', code), name
+    entry = live_diff("oom_score_adj", [("pid 1 (x)", 0, 5)], key_colon_value)
+    assert entry == {"before_header": "oom_score_adj", "after_header": "oom_score_adj",
+                     "before": "pid 1 (x): 0\n", "after": "pid 1 (x): 5\n"}
+    assert live_diff("live", [("vm.a", "0", "1")])["after"] == "vm.a = 1\n"

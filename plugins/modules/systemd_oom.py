@@ -151,7 +151,9 @@ options:
     description:
       - Also write O(oom_score_adjust) to the unit's running processes (every process in the unit's
         control group), so the value takes effect without a restart. A write the kernel refuses (lowering
-        without C(CAP_SYS_RESOURCE)) is a warning, and check mode predicts it.
+        without C(CAP_SYS_RESOURCE)) is a warning and the process's C(live) status V(refused), and check mode
+        predicts it. Any other failed write fails the task and undoes it (the drop-in is restored and systemd
+        reloads it again).
       - With O(state=absent), the processes get the value systemd uses for the unit once our drop-in is gone.
     type: bool
     default: true

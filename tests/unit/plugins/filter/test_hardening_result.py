@@ -45,8 +45,8 @@ def real_expendable_run(sleeping_process):
     process, _marker = sleeping_process
     outcome = run_main(oom_score_adj.main, {"pid": process.pid, "value": 600}, check_mode=True)
     assert not outcome.failed
-    return {"changed": True, "results": [dict(outcome.result, item={"pid": process.pid, "value": 600,
-                                                                      "role": "expendable"})]}
+    item = {"pid": process.pid, "value": 600, "role": "expendable"}
+    return {"changed": True, "results": [dict(outcome.result, item=item)]}
 
 
 def test_the_whole_result(sleeping_process, monkeypatch):

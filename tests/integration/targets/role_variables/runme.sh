@@ -26,7 +26,9 @@ done
 
 # --- the hardening role: the documented AWX survey, every answer a string ------------------------
 # Extra-vars files from the survey in docs/awx.md: all defaults, then every optional question blank.
-collection=$(cd ../../../.. && pwd)
+# the collection root: above tests/ (ansible-test runs a copy of this directory under tests/output/)
+collection=$(pwd | sed 's#/tests/.*##')
+test -f "$collection/docs/awx.md" -a -f "$collection/playbooks/harden.yml"
 python3 - "$collection/docs/awx.md" "$out" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()

@@ -14,8 +14,8 @@ description:
     ansible-core's argument spec validator, the way ansible-core checks them when the role starts. Strings from
     AWX surveys and C(-e key=value) become the declared types (V(t) and V(yes) are true, V(7) is 7, V(a,b) is a
     list).
-  - A blank value (empty or only spaces) of a variable the spec does not mark as required means "not set":
-    the spec's default is returned for it. Variables left out get their default too.
+  - A blank value (empty or only spaces) of a variable the spec does not mark as required means that the
+    variable is not set, so the spec's default is returned for it. Variables left out get their default too.
   - Bad input fails with a message that names the variable (and the element of a list), not with the spec.
 options:
   _input:

@@ -383,6 +383,78 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+class TrustError(HostError):
+    """A file read as root broke one of the trust rules (see read_trusted); the message names the
+    rule and never quotes the file's content."""
+
+
+def read_trusted(real_path, what, max_bytes, owners=None, shown=None):
+    """Read a small file that a less privileged user may have written (pidfile, state file).
+
+    The rules, each violation a TrustError naming it:
+
+    * the file is opened without following a symlink (O_NOFOLLOW) and without blocking
+      (O_NONBLOCK: a FIFO never hangs the module), and must be a regular file;
+    * it holds at most ``max_bytes`` (a link to /dev/zero or a huge file is not read);
+    * its directory cannot be written by anyone but root and the file's owner: not owned by
+      another user, not world- or group-writable unless sticky (as /tmp and /run/lock are);
+    * with ``owners``, the file belongs to one of those uids (callers that only learn the
+      allowed owner from the content check ``info.st_uid`` themselves).
+
+    Returns (bytes, os.stat_result), or (None, None) when the file does not exist.
+    """
+    shown = shown or real_path
+    directory = os.path.dirname(os.path.abspath(real_path))
+    try:
+        fd = os.open(real_path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, None
+        if err.errno == errno.ELOOP:
+            raise TrustError("%s %s is a symbolic link; %ss are read without following links"
+                             % (what, shown, what), path=shown, errno_value=err.errno)
+        raise explain_oserror(err, "reading %s" % what, shown)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise TrustError("%s %s is not a regular file (%s); a %s must be a regular file"
+                             % (what, shown, file_kind(info.st_mode), what), path=shown)
+        if info.st_size > max_bytes:
+            raise TrustError("%s %s is larger than %d bytes, the most a %s may hold; not read"
+                             % (what, shown, max_bytes, what), path=shown)
+        if owners is not None and info.st_uid not in owners:
+            raise TrustError("%s %s belongs to uid %d; a %s must belong to %s"
+                             % (what, shown, info.st_uid, what, " or ".join("uid %d" % o for o in sorted(owners))),
+                             path=shown)
+        check_directory_trust(directory, info.st_uid, what, shown)
+        data = _read_bounded(fd, max_bytes)
+    except OSError as err:
+        raise explain_oserror(err, "reading %s" % what, shown)
+    finally:
+        os.close(fd)
+    if data is None:
+        raise TrustError("%s %s grew beyond %d bytes while being read; not used" % (what, shown, max_bytes), path=shown)
+    return data, info
+
+
+def check_directory_trust(directory, file_owner, what, shown):
+    """Refuse a directory that someone other than root and ``file_owner`` may write into."""
+    try:
+        info = os.stat(directory)
+    except OSError as err:
+        raise explain_oserror(err, "checking the directory of %s" % what, shown)
+    sticky = bool(info.st_mode & stat.S_ISVTX)
+    if info.st_uid not in (0, file_owner):
+        raise TrustError("%s %s is in %s, a directory owned by uid %d: a %s must be in a directory only root "
+                         "or the file's owner can write" % (what, shown, directory, info.st_uid, what), path=shown)
+    if info.st_mode & 0o002 and not sticky:
+        raise TrustError("%s %s is in %s, which everyone can write (and not sticky): a %s must be in a "
+                         "directory others cannot write" % (what, shown, directory, what), path=shown)
+    if info.st_mode & 0o020 and info.st_gid != 0 and not sticky:
+        raise TrustError("%s %s is in %s, which group %d can write: a %s must be in a directory others "
+                         "cannot write" % (what, shown, directory, info.st_gid, what), path=shown)
+
+
 _SELINUX_XATTR = "security.selinux"
 
 

@@ -128,26 +128,42 @@ def _int(text):
 # state
 # --------------------------------------------------------------------------------------------
 
+# The state file holds one small entry per log file read; anything larger is not ours.
+STATE_MAX_BYTES = 4 * 1024 * 1024
+
+
 def load_state(path):
-    """Read the incremental state file; a missing or damaged file is an empty state."""
+    """Read the incremental state file; a missing or damaged file is an empty state.
+
+    The file decides which kills are "already read", so it is read as untrusted
+    (hostfs.read_trusted): a regular file, no symlink, at most STATE_MAX_BYTES, owned by root or
+    the user running the module, in a directory others cannot write. A violation is a TrustError
+    naming the rule (the run fails rather than hide kills)."""
     if not path:
         return None
-    try:
-        with open(path, 'r') as f:
-            st = json.load(f)
-        if isinstance(st, dict) and st.get('version') == STATE_VERSION:
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import read_trusted
+    data, _info = read_trusted(path, 'state file', STATE_MAX_BYTES, owners={0, os.geteuid()})
+    if data is not None:
+        try:
+            st = json.loads(data.decode('utf-8'))
+        except ValueError:
+            st = None
+        if isinstance(st, dict) and st.get('version') == STATE_VERSION and isinstance(st.get('files', {}), dict):
             st.setdefault('files', {})
             return st
-    except (IOError, OSError, ValueError):
-        pass
     return {'version': STATE_VERSION, 'files': {}}
 
 
 def save_state(path, state):
-    """Write the state atomically (temp file + rename in the same directory)."""
+    """Write the state atomically (temp file + rename in the same directory), in a directory
+    others cannot write (the same rule as load_state)."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import check_directory_trust
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         os.makedirs(d, mode=0o700)
+    check_directory_trust(d, os.geteuid(), 'state file', path)
     fd, tmp = tempfile.mkstemp(prefix='.oom_state.', dir=d)
     try:
         with os.fdopen(fd, 'w') as f:

@@ -428,7 +428,9 @@ ansible_facts:
               description: V(file), V(journal) or V(dmesg).
               type: str
             status:
-              description: V(ok), V(partial), V(missing), V(unreadable), V(unavailable) or V(failed).
+              description:
+                - V(ok), V(partial), V(missing), V(unreadable), V(unavailable), V(failed), or V(skipped)
+                  (not a regular file, a symlink out of the log directories, or replaced while being opened).
               type: str
             bytes:
               description: Bytes read in this run.
@@ -538,6 +540,8 @@ def main():
         module.fail_json(msg=str(e))
     except (IOError, OSError) as e:
         module.fail_json(msg='cannot write state_file %s: %s' % (p['state_file'], e))
+    for warning in result.get('warnings') or []:
+        module.warn(warning)
     facts = {'oom': {
         'events': result['events'],
         'summary': result['summary'],

@@ -84,7 +84,8 @@ def bounded_int(option, value, low=None, high=None):
         except ValueError:
             raise InputError("%s: %s is not an integer" % (option, _shown(text)))
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError("%s: %s is out of range%s" % (option, _shown(str(value), 30), _range(low, high)))
+        shown = str(value) if value.bit_length() <= 64 else "a number of %d bits" % value.bit_length()
+        raise InputError("%s: %s is out of range%s" % (option, shown, _range(low, high)))
     return value
 
 

@@ -8,6 +8,7 @@ backups never overwritten. Real files, real links, real concurrent processes."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +39,22 @@ def host(tmp_path):
     for directory in ("etc/sysctl.d", "usr/lib/sysctl.d", "run/sysctl.d"):
         (tmp_path / directory).mkdir(parents=True)
     return tmp_path
+
+
+class Timeout(Exception):
+    pass
+
+
+@pytest.fixture
+def deadline():
+    """A read that blocks (a FIFO) fails the test after 5 s instead of hanging the run."""
+    def expired(_signum, _frame):
+        raise Timeout("blocked for 5 s")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(5)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 def apply(root, settings, path=OURS, **kwargs):
@@ -115,20 +132,20 @@ def test_an_absolute_symlink_is_resolved_below_the_root(host):
     assert (host / "etc/sysctl.d/50-oom.conf").is_symlink()
 
 
-def test_a_managed_file_that_is_a_fifo_is_refused_without_blocking(host):
+def test_a_managed_file_that_is_a_fifo_is_refused_without_blocking(host, deadline):
     os.mkfifo(str(host / OURS.lstrip("/")))
     with pytest.raises(HostError, match="not a regular file .a FIFO."):
         apply(host, {"vm.oom_dump_tasks": 1})
 
 
-def test_a_managed_file_linked_to_dev_zero_is_refused(host):
+def test_a_managed_file_linked_to_dev_zero_is_refused(host, deadline):
     (host / OURS.lstrip("/")).symlink_to("/dev/zero")
     fs = HostFS("/")
     with pytest.raises(HostError, match="not a regular file .a character device."):
         ManagedFile(fs, str(host / OURS.lstrip("/")))
 
 
-def test_a_huge_managed_file_is_refused(host):
+def test_a_huge_managed_file_is_refused(host, deadline):
     with open(str(host / OURS.lstrip("/")), "wb") as handle:
         handle.truncate(2 * 1024 * 1024)
     with pytest.raises(HostError, match="larger than 1048576 bytes"):

@@ -137,14 +137,6 @@ class ManagedFile(object):
             else:
                 self.fs.replace_file(self.path, self.after)
 
-
-def printable(text):
-    """Text for Ansible's output (diffs, messages): bytes that are not UTF-8 shown as U+FFFD.
-
-    The file itself keeps them; only what is shown replaces them.
-    """
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
     def restore(self):
         """Put the text from before the write back (a rollback), or remove a file that did not exist."""
         if self.before is None:
@@ -152,6 +144,14 @@ def printable(text):
                 self.fs.remove(self.path)
         else:
             self.fs.replace_file(self.path, self.before)
+
+
+def printable(text):
+    """Text for Ansible's output (diffs, messages): bytes that are not UTF-8 shown as U+FFFD.
+
+    The file itself keeps them; only what is shown replaces them.
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class DirectoryFile(ManagedFile):

@@ -41,7 +41,9 @@ def check_text(option, value, max_bytes=MAX_NAME_BYTES, allow_newline=False):
     if "\0" in value:
         raise InputError("%s: contains a NUL byte, which no path, key or value may hold" % option)
     for char in value:
-        if (char in "\n\r" and not allow_newline) or (ord(char) < 32 and char not in "\t\n\r") or char == "\x7f":
+        if char in "\n\r" and not allow_newline:
+            raise InputError("%s: %s contains a newline (%s), which is refused" % (option, _shown(value), ascii(char)))
+        if (ord(char) < 32 and char not in "\t\n\r") or char == "\x7f":
             raise InputError("%s: %s contains the control character %s, which is refused" % (option, _shown(value), ascii(char)))
         if char in "\u2028\u2029\x85":
             raise InputError("%s: %s contains a Unicode line separator (%s), which is refused" % (option, _shown(value), ascii(char)))

@@ -236,7 +236,7 @@ def test_the_lock_excludes_a_second_holder(tmp_path):
     ({"vm.overcommit_kbytes": str(2 ** 64)}, r"out of range; allowed: 0..18446744073709551615"),
     ({"kernel.panic": str(2 ** 31)}, r"kernel.panic: 2147483648 is out of range; allowed: -2147483648..2147483647"),
     ({"vm.swap\0piness": 1}, r"settings: key .* contains a NUL byte"),
-    ({"vm.swappiness\nkernel.panic": 1}, r"contains the control character '\\n'"),
+    ({"vm.swappiness\nkernel.panic": 1}, r"contains a newline \('\\n'\)"),
     ({"vm.swappiness": "1\0"}, r"settings: vm.swappiness: contains a NUL byte"),
     ({"net.core.somaxconn": "x" * 5000}, r"at most 4095 are accepted"),
     ({"vm.swappiness": "1\u20282"}, r"Unicode line separator"),

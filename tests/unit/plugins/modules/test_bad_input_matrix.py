@@ -268,7 +268,7 @@ def test_full_disk_keeps_the_old_file(tmp_path):
         assert "ENOSPC" in str(err.value) and "rolled back" in str(err.value)
         assert (root / "etc/sysctl.d/90-oomkit-oom.conf").read_text() == "# ours\nvm.swappiness = 60\n"
         assert (root / "proc/sys/vm/swappiness").read_text().strip() == "60"  # the live write was undone
-        assert [n for n in os.listdir(str(root / "etc/sysctl.d"))] == ["90-oomkit-oom.conf"]
+        assert os.listdir(str(root / "etc/sysctl.d")) == ["90-oomkit-oom.conf"]
 
 
 _WRITER = r"""

@@ -16,7 +16,7 @@ import re
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.inputs import (
     MAX_VALUE_BYTES, InputError, check_digits, check_path, check_text)
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, ManagedFile, Transaction
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, ManagedFile, Transaction, printable
 
 PROC_SYS = "/proc/sys"
 
@@ -523,8 +523,8 @@ class SysctlRun(object):
         result = {
             "live_before": live,
             "live_after": wanted if (self.runtime and self.state == "present" and wanted is not None and live is not None) else live,
-            "persisted_before": persisted_before,
-            "persisted_after": persisted_after,
+            "persisted_before": None if persisted_before is None else printable(persisted_before),
+            "persisted_after": None if persisted_after is None else printable(persisted_after),
             "boot_value": systemd[0] if systemd else None,
             "boot_file": systemd[1] if systemd else None,
             "system_value": procps[0] if procps else None,

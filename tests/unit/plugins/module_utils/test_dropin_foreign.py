@@ -75,3 +75,16 @@ def test_run_present_keeps_a_reset_line_and_latin1_bytes(tmp_path):
     data = (tmp_path / OWN.lstrip("/")).read_bytes()
     assert b"# r\xe9glage manuel\nMemoryMax=\n" in data and b"OOMScoreAdjust=-900\n" in data
     assert result["foreign_lines"] == ["# r\ufffdglage manuel", "MemoryMax="]
+
+
+def test_run_writes_through_a_symlinked_dropin(tmp_path):
+    fs = booted_tree(tmp_path, oom=0)
+    real = tmp_path / "srv/units/probe-oom.conf"
+    real.parent.mkdir(parents=True)
+    real.write_text("[Service]\n# kept in version control\n")
+    link = tmp_path / OWN.lstrip("/")
+    link.parent.mkdir(parents=True)
+    link.symlink_to("../../../../srv/units/probe-oom.conf")
+    sd.run(fs, Systemctl(shows=[SHOW_252_BEFORE, SHOW_252_AFTER]), params(oom_score_adjust=-900))
+    assert link.is_symlink()
+    assert "OOMScoreAdjust=-900\n" in real.read_text() and "# kept in version control\n" in real.read_text()

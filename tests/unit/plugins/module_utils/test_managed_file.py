@@ -265,3 +265,25 @@ def test_a_write_only_key_is_refused_as_an_action_not_a_missing_key(tmp_path):
         run.plan()
     assert "write-only" in str(err.value) and "does not exist" not in str(err.value)
     assert not (tmp_path / "x.conf").exists()
+
+
+def test_a_file_changed_between_plan_and_write_is_edited_again_not_overwritten(host):
+    path = host / OURS.lstrip("/")
+    path.write_text("vm.swappiness = 10\n")
+    run = SysctlRun(HostFS(str(host)), settings={"vm.oom_dump_tasks": 1}, runtime=False, path=OURS).plan()
+    with open(str(path), "a") as handle:
+        handle.write("kernel.panic = 10\n")  # another run, or an admin, between our read and our write
+    run.commit()
+    assert sysctl.read_file_values(path.read_text()) == {"vm.swappiness": "10", "kernel.panic": "10",
+                                                         "vm.oom_dump_tasks": "1"}
+
+
+def test_a_fixed_text_plan_refuses_to_overwrite_a_concurrent_change(tmp_path):
+    fs = HostFS(str(tmp_path))
+    (tmp_path / "f.conf").write_text("one\n")
+    managed = ManagedFile(fs, "/f.conf")
+    managed.plan("two\n")
+    (tmp_path / "f.conf").write_text("someone else\n")
+    with pytest.raises(HostError, match="changed by someone else"):
+        managed.write()
+    assert (tmp_path / "f.conf").read_text() == "someone else\n"

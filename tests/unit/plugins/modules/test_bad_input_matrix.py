@@ -166,6 +166,11 @@ CASES = [
     ("systemd_oom", "bounds", {"name": "app.service", "managed_oom_memory_pressure_duration": "9" * 400 + "s"},
      "managed_oom_memory_pressure_duration: "),
     ("systemd_oom", "newline", {"name": "app.service", "memory_max": "1G\nExecStartPre=/bin/sh"}, "memory_max: "),
+    ("systemd_oom", "NUL", {"name": "app\0x.service", "memory_max": "1G"}, "is not a valid systemd unit name"),
+    ("systemd_oom", "unicode", {"name": "\u00e4pp.service", "memory_max": "1G"}, "is not a valid systemd unit name"),
+    ("systemd_oom", "traversal", {"name": "app.service", "memory_max": "1G", "dropin_name": "../../x.conf"},
+     "dropin_name '../../x.conf' must be a plain file name"),
+    ("systemd_oom", "traversal", {"name": "../app.service", "memory_max": "1G"}, "is not a valid systemd unit name"),
     # --- oom_facts ---------------------------------------------------------------------------------
     ("oom_facts", "range", {"max_events": -1}, "max_events: -1 is out of range (allowed: 0..100000)"),
     ("oom_facts", "range", {"workers": 65}, "workers: 65 is out of range (allowed: 0..64)"),

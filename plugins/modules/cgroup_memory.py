@@ -112,7 +112,7 @@ options:
       - Process IDs to move into the cgroup (the whole process, all its threads). Processes already
         in it are left alone. A PID that does not exist is an error.
       - PIDs are 1..4194304. PID 1 (init), PID 2 (kthreadd) and kernel threads are refused. A process
-        that has exited but not been reaped (a zombie) cannot be moved: it is listed in RV(procs.exited)
+        that has exited but not been reaped (a zombie) cannot be moved; it is listed in RV(procs.exited)
         with a warning, and the run is not changed by it.
     type: list
     elements: int

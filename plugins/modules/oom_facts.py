@@ -89,7 +89,7 @@ options:
         symlink, not a FIFO), at most 4 MiB, owned by root or the user running the module, in a
         directory others cannot write (a sticky directory such as C(/tmp) is accepted for files the
         run owns). Otherwise the task fails naming the rule; the file is never quoted.
-      - The offset recorded per file counts complete lines only: a line still being written at the
+      - The offset recorded per file counts complete lines only; a line still being written at the
         end of the file is read again, whole, by the next run.
     type: path
   enrich:

@@ -66,10 +66,10 @@ options:
       - The file this module owns. Keys it manages are rewritten in place; other lines and comments
         are kept byte for byte (bytes that are not UTF-8 too). Lines end at a newline only, as
         systemd-sysctl and procps read them.
-      - A symlink (such as Debian's C(99-sysctl.conf -> ../sysctl.conf)) stays a symlink: the file it
+      - A symlink (such as Debian's C(99-sysctl.conf -> ../sysctl.conf)) stays a symlink; the file it
         points to is replaced atomically. A FIFO, a device or a file over 1 MiB is refused.
       - The read-modify-write holds an C(fcntl.flock) lock on C(.<name>.lock) beside the file, and is
-        redone on the current text when another run changed the file meanwhile: concurrent runs keep
+        redone on the current text when another run changed the file meanwhile, so concurrent runs keep
         each other's keys.
       - An absolute path of at most 4095 bytes, without control characters; an empty path is refused.
       - A file outside the sysctl.d directories is not read at boot; the module warns about that.

@@ -64,7 +64,7 @@ options:
         is left empty) only when nothing foreign is left in it; systemd then uses the unit's own values again.
         Give no settings with V(absent).
       - Ours are the settings this module manages (non-empty assignments of its directives in the unit's
-        section). Every other line is foreign and kept verbatim, in place, and listed in RV(foreign_lines):
+        section). Every other line is foreign and kept verbatim, in place, and listed in RV(foreign_lines),
         comments, other directives and sections, and reset lines such as a hand-written C(MemoryMax=)
         (when such a reset is for a setting the task sets, our value is written after it, so it cannot be
         cancelled).

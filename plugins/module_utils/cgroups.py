@@ -26,6 +26,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.host import (
     MOUNTINFO, is_v1_unlimited, page_size, parse_mountinfo, v1_unlimited_bytes,
 )
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
+from ansible_collections.oomkit.linux.plugins.module_utils.inputs import MAX_PATH_BYTES, InputError, bounded_int, check_text
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import (
     SizeError, format_size, human_size, parse_size, round_to_page,
@@ -183,6 +184,10 @@ def systemd_running(fs):
 
 def resolve_path(fs, hierarchy, path, allow_systemd_managed=False):
     """Validate ``path`` and return a CgroupPath; CgroupError says why a path is refused."""
+    try:
+        check_text("path", path, max_bytes=MAX_PATH_BYTES)
+    except InputError as err:
+        raise CgroupError(str(err))
     components = _components(path, hierarchy)
     cg = CgroupPath(hierarchy, components)
 
@@ -288,14 +293,11 @@ def validate_wanted(params):
                     raise CgroupError("%s: expected true or false, got %r" % (knob.name, value))
                 wanted[knob.name] = ("bool", value)
                 continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                try:
-                    value = int(str(value).strip())
-                except ValueError:
-                    raise CgroupError("%s: expected an integer, got %r" % (knob.name, value))
             low, high = knob.bounds
-            if not low <= value <= high:
-                raise CgroupError("%s: %d is out of range %d..%d" % (knob.name, value, low, high))
+            try:
+                value = bounded_int(knob.name, value, low, high)
+            except InputError as err:
+                raise CgroupError(str(err))
             wanted[knob.name] = ("int", value)
         except (SizeError, CgroupError) as err:
             errors.append(str(err))
@@ -401,6 +403,7 @@ class Plan(object):
         self.subtree = []
         self.moved = []
         self.already_in = []
+        self.exited = []
         self.removed = False
 
     def add(self, key, before, after, apply, undo=None):
@@ -771,16 +774,54 @@ def cpu_quota(fs, pid="self"):
     return min(limits) if limits else None
 
 
+# PIDs that are never moved: init (its cgroup is the root of every hierarchy it manages) and
+# kthreadd (the parent of every kernel thread). Kernel threads themselves are refused too: the
+# kernel keeps them in the root cgroup (v2 answers EINVAL), and they are never OOM victims.
+_UNMOVABLE_PIDS = {1: "PID 1 (init)", 2: "PID 2 (kthreadd, the parent of all kernel threads)"}
+_PF_KTHREAD = 0x00200000
+_PID_MAX = 4194304
+
+
+def _process_state(fs, pid):
+    """(state letter, flags) from /proc/PID/stat, or (None, None) when it cannot be read."""
+    text = fs.read_optional("/proc/%d/stat" % pid) or ""
+    right = text.rfind(")")
+    fields = text[right + 2:].split() if right >= 0 else []
+    try:
+        return fields[0], int(fields[6])
+    except (IndexError, ValueError):
+        return None, None
+
+
 def _plan_procs(fs, cg, plan, procs):
     procs = list(dict.fromkeys(procs))
+    out_of_range = [pid for pid in procs if not 0 < pid <= _PID_MAX]
+    if out_of_range:
+        raise CgroupError("procs: process IDs are 1..%d, got %s" % (_PID_MAX, ", ".join(str(p)[:30] for p in out_of_range)))
+    refused = [_UNMOVABLE_PIDS[pid] for pid in procs if pid in _UNMOVABLE_PIDS]
+    if refused:
+        raise CgroupError("procs: %s cannot be moved into a memory cgroup: a limit there would apply to the whole "
+                          "system's %s" % (", ".join(refused), "init" if 1 in procs else "kernel threads"))
     missing = [pid for pid in procs if not fs.isdir("/proc/%d" % pid)]
     if missing:
         raise CgroupError("procs: no such process: %s" % ", ".join(str(p) for p in missing))
-    if cg.hierarchy.version == V2 and plan.exists:
-        enabled = (fs.read_optional(cg.file("cgroup.subtree_control")) or "").split()
-        if enabled:
-            raise CgroupError("procs: %s enables controllers for its children (%s); cgroup v2 allows processes only in leaf "
-                              "cgroups (no internal processes)" % (cg.cgroup, " ".join(enabled)))
+    kernel_threads, zombies, live = [], [], []
+    for pid in procs:
+        state, flags = _process_state(fs, pid)
+        if flags is not None and flags & _PF_KTHREAD:
+            kernel_threads.append(pid)
+        elif state in ("Z", "X", "x"):
+            zombies.append(pid)  # exited, not reaped: the kernel would accept the write and ignore it
+        else:
+            live.append(pid)
+    if kernel_threads:
+        raise CgroupError("procs: %s %s kernel thread(s): the kernel keeps them out of memory cgroups"
+                          % (", ".join(str(p) for p in kernel_threads), "is a" if len(kernel_threads) == 1 else "are"))
+    if zombies:
+        plan.exited.extend(zombies)
+        plan.warnings.append("procs: %s exited (zombie or gone) and cannot be moved; ignored"
+                             % ", ".join(str(p) for p in zombies))
+    procs = live
     for pid in procs:
         old = process_cgroup(fs, pid, cg.hierarchy)
         if old == cg.cgroup:
@@ -804,6 +845,10 @@ def _pid_writer(fs, target, pid):
 def plan_present(fs, layout, cg, wanted, procs=None, page=None, unsupported="fail", force=False):
     """Plan creating ``cg`` (and parents), setting ``wanted`` ({name: parsed value}) and moving ``procs``."""
     page = page or page_size()
+    for name, value in sorted(wanted.items()):
+        if _KNOBS_BY_NAME[name].kind == SIZE and value and round_to_page(value, page) == 0:
+            raise CgroupError("%s: %d bytes is less than one page (%d bytes): the kernel would store a 0-byte limit; "
+                              "write 0 if that is what you mean" % (name, value, page))
     plan = Plan(layout, cg, "present")
     plan.exists = fs.isdir(cg.host_path)
     missing = [p for p in cg.ancestors()[1:] + [cg.host_path] if not fs.isdir(p)]

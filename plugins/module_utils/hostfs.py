@@ -11,10 +11,18 @@ this machine cannot show. Nothing here imports Ansible: the modules map HostErro
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
-import shutil
 import stat
 import tempfile
+import time
+
+# Config files we parse and rewrite (sysctl.d files, systemd drop-ins) are small; anything larger
+# is refused instead of being read into memory.
+CONFIG_MAX_BYTES = 1024 * 1024
+# Bytes that are not UTF-8 survive a read and a rewrite unchanged (as lone surrogates in between).
+CONFIG_ENCODING = ("utf-8", "surrogateescape")
+_SYMLINK_HOPS = 40
 
 # What an errno means when it comes back from a kernel interface file (/proc/sys, /proc/PID,
 # cgroup files). The general strerror text ("Invalid argument") does not tell an operator what
@@ -142,40 +150,153 @@ class HostFS(object):
         # A symlink that leaves the fixture root: return something that cannot match a host path.
         return real
 
-    def backup(self, host_path, suffix):
-        """Copy a file next to itself with a suffix, keeping its metadata; return the backup path."""
-        backup_path = "%s.%s~" % (host_path, suffix)
+    def read_config(self, host_path, max_bytes=CONFIG_MAX_BYTES):
+        """The text of a config file we may rewrite, or None when it does not exist.
+
+        Symlinks are followed (a managed file may be a link, as Debian's 99-sysctl.conf is), but
+        the file must be a regular file: a FIFO or a device is refused without blocking on it, and
+        a file over ``max_bytes`` is refused instead of being read. Bytes that are not UTF-8 are
+        kept as they are (surrogateescape), so a rewrite gives them back unchanged.
+        """
         try:
-            shutil.copy2(self.path(host_path), self.path(backup_path))
+            fd = os.open(self.path(self.target(host_path)), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as err:
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise explain_oserror(err, "reading", host_path)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise HostError("%s is not a regular file (%s); refusing to read or replace it"
+                                % (host_path, file_kind(info.st_mode)), path=host_path)
+            if info.st_size > max_bytes:
+                raise HostError("%s is larger than %d bytes; refusing to read it" % (host_path, max_bytes),
+                                path=host_path)
+            data = _read_bounded(fd, max_bytes)
+        except OSError as err:
+            raise explain_oserror(err, "reading", host_path)
+        finally:
+            os.close(fd)
+        if data is None:
+            raise HostError("%s grew beyond %d bytes while being read; refusing it" % (host_path, max_bytes),
+                            path=host_path)
+        return data.decode(*CONFIG_ENCODING)
+
+    def target(self, host_path):
+        """The host path a managed file really lives at: its symlinks resolved, hop by hop.
+
+        Writing goes to the target, so a link such as ``/etc/sysctl.d/99-sysctl.conf ->
+        ../sysctl.conf`` stays a link and the file it names gets the new text. An absolute link
+        target is taken below the root (fixture trees keep their links inside).
+        """
+        current = host_path
+        for _hop in range(_SYMLINK_HOPS):
+            try:
+                link = os.readlink(self.path(current))
+            except OSError as err:
+                if err.errno in (errno.EINVAL, errno.ENOENT, errno.ENOTDIR):
+                    return current  # not a symlink (EINVAL), or not there yet
+                raise explain_oserror(err, "reading the link", current)
+            if not link.startswith("/"):
+                link = os.path.join(os.path.dirname(current), link)
+            current = os.path.normpath(link)
+        raise HostError("%s: more than %d levels of symbolic links" % (host_path, _SYMLINK_HOPS), path=host_path)
+
+    def lock(self, host_path):
+        """An exclusive fcntl.flock on a lock file beside ``host_path`` (a context manager).
+
+        The lock file ``.<name>.lock`` is removed on release; a waiter that wakes on a lock file
+        already removed takes the lock again on the new one, so two holders never overlap.
+        """
+        return _FileLock(self, host_path)
+
+    def backup(self, host_path, suffix=None):
+        """Copy a file next to itself under a name no other backup has; return the backup path.
+
+        The name carries the time, and a counter when several backups are made in one second:
+        a backup never overwrites an earlier one. Content, mode and times are kept.
+        """
+        stamp = suffix or time.strftime("%Y-%m-%d@%H:%M:%S")
+        try:
+            source = os.open(self.path(host_path), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except OSError as err:
             raise explain_oserror(err, "backing up", host_path)
+        try:
+            info = os.fstat(source)
+            if not stat.S_ISREG(info.st_mode):
+                raise HostError("%s is not a regular file (%s); refusing to back it up"
+                                % (host_path, file_kind(info.st_mode)), path=host_path)
+            for attempt in range(1000):
+                backup_path = "%s.%s%s~" % (host_path, stamp, "" if not attempt else ".%d" % attempt)
+                try:
+                    target = os.open(self.path(backup_path),
+                                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                                     stat.S_IMODE(info.st_mode) & 0o600)
+                except OSError as err:
+                    if err.errno == errno.EEXIST:
+                        continue
+                    raise explain_oserror(err, "backing up", host_path)
+                break
+            else:
+                raise HostError("backing up %s failed: 1000 backups made in the same second" % host_path,
+                                path=host_path)
+            try:
+                while True:
+                    chunk = os.read(source, 1 << 16)
+                    if not chunk:
+                        break
+                    _write_all(target, chunk)
+                os.fsync(target)
+                os.fchmod(target, stat.S_IMODE(info.st_mode))
+                try:
+                    os.fchown(target, info.st_uid, info.st_gid)
+                except OSError:
+                    pass  # not root (unit tests): the copy stays ours
+                os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+            except OSError as err:
+                os.close(target)
+                target = None
+                _remove_quietly(self.path(backup_path))
+                raise explain_oserror(err, "backing up", host_path)
+            finally:
+                if target is not None:
+                    os.close(target)
+        finally:
+            os.close(source)
         return backup_path
 
     def replace_file(self, host_path, content, default_mode=0o644):
         """Atomically replace (or create) a config file with new text.
 
-        The new file is written next to the old one, flushed, given the old file's owner, mode and
+        A symlink is written through: the file it points to gets the new text and the link stays.
+        The new file is written next to that target, flushed, given the old file's owner, mode and
         SELinux label, and renamed over it: a reader sees the old or the new file, never half of
-        one, and a failure leaves the old file untouched.
+        one, and a failure leaves the old file untouched. Text goes out with surrogateescape, so
+        bytes read with read_config() come back unchanged. Returns the host path written.
         """
-        real = self.path(host_path)
+        target = self.target(host_path)
+        real = self.path(target)
         directory = os.path.dirname(real)
         try:
-            old = os.stat(real)
+            old = os.lstat(real)
         except OSError as err:
             if err.errno != errno.ENOENT:
-                raise explain_oserror(err, "reading", host_path)
+                raise explain_oserror(err, "reading", target)
             old = None
+        if old is not None and not stat.S_ISREG(old.st_mode):
+            raise HostError("%s is not a regular file (%s); refusing to replace it" % (target, file_kind(old.st_mode)),
+                            path=target)
         if old is None and not os.path.isdir(directory):
             # A minimal image may lack /etc/sysctl.d or a unit's drop-in directory.
-            self.makedirs(os.path.dirname(host_path))
+            self.makedirs(os.path.dirname(target))
+        data = content if isinstance(content, bytes) else content.encode(*CONFIG_ENCODING)
         try:
             fd, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(real), dir=directory)
         except OSError as err:
-            raise explain_oserror(err, "writing into the directory of", host_path)
+            raise explain_oserror(err, "writing into the directory of", target)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(content.encode("utf-8"))
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             if old is not None:
@@ -187,10 +308,151 @@ class HostFS(object):
             os.rename(temp_path, real)
         except OSError as err:
             _remove_quietly(temp_path)
-            raise explain_oserror(err, "replacing", host_path)
+            raise explain_oserror(err, "replacing", target)
         except BaseException:
             _remove_quietly(temp_path)
             raise
+        return target
+
+
+class _FileLock(object):
+    """See HostFS.lock()."""
+
+    def __init__(self, fs, host_path):
+        self.fs = fs
+        target = fs.target(host_path)
+        self.host_path = "%s/.%s.lock" % (os.path.dirname(target), os.path.basename(target))
+        self.fd = None
+
+    def __enter__(self):
+        real = self.fs.path(self.host_path)
+        while True:
+            try:
+                fd = os.open(real, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
+                             0o600)
+            except OSError as err:
+                raise explain_oserror(err, "creating the lock file", self.host_path)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                held = os.fstat(fd)
+                try:
+                    now = os.lstat(real)
+                except OSError:
+                    now = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+                self.fd = fd
+                return self
+            os.close(fd)  # the holder before us removed this lock file: lock the new one
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            _remove_quietly(self.fs.path(self.host_path))
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
+def file_kind(mode):
+    """'a FIFO', 'a directory'... for messages about files that are not regular files."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _read_bounded(fd, max_bytes):
+    """Up to ``max_bytes`` from ``fd``; None when there is more."""
+    chunks, total = [], 0
+    while True:
+        chunk = os.read(fd, min(1 << 16, max_bytes + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            return None
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class TrustError(HostError):
+    """A file read as root broke one of the trust rules (see read_trusted); the message names the
+    rule and never quotes the file's content."""
+
+
+def read_trusted(real_path, what, max_bytes, owners=None, shown=None):
+    """Read a small file that a less privileged user may have written (pidfile, state file).
+
+    The rules, each violation a TrustError naming it:
+
+    * the file is opened without following a symlink (O_NOFOLLOW) and without blocking
+      (O_NONBLOCK: a FIFO never hangs the module), and must be a regular file;
+    * it holds at most ``max_bytes`` (a link to /dev/zero or a huge file is not read);
+    * its directory cannot be written by anyone but root and the file's owner: not owned by
+      another user, not world- or group-writable unless sticky (as /tmp and /run/lock are);
+    * with ``owners``, the file belongs to one of those uids (callers that only learn the
+      allowed owner from the content check ``info.st_uid`` themselves).
+
+    Returns (bytes, os.stat_result), or (None, None) when the file does not exist.
+    """
+    shown = shown or real_path
+    directory = os.path.dirname(os.path.abspath(real_path))
+    try:
+        fd = os.open(real_path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, None
+        if err.errno == errno.ELOOP:
+            raise TrustError("%s %s is a symbolic link; %ss are read without following links"
+                             % (what, shown, what), path=shown, errno_value=err.errno)
+        raise explain_oserror(err, "reading %s" % what, shown)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise TrustError("%s %s is not a regular file (%s); a %s must be a regular file"
+                             % (what, shown, file_kind(info.st_mode), what), path=shown)
+        if info.st_size > max_bytes:
+            raise TrustError("%s %s is larger than %d bytes, the most a %s may hold; not read"
+                             % (what, shown, max_bytes, what), path=shown)
+        if owners is not None and info.st_uid not in owners:
+            raise TrustError("%s %s belongs to uid %d; a %s must belong to %s"
+                             % (what, shown, info.st_uid, what, " or ".join("uid %d" % o for o in sorted(owners))),
+                             path=shown)
+        check_directory_trust(directory, info.st_uid, what, shown)
+        data = _read_bounded(fd, max_bytes)
+    except OSError as err:
+        raise explain_oserror(err, "reading %s" % what, shown)
+    finally:
+        os.close(fd)
+    if data is None:
+        raise TrustError("%s %s grew beyond %d bytes while being read; not used" % (what, shown, max_bytes), path=shown)
+    return data, info
+
+
+def check_directory_trust(directory, file_owner, what, shown):
+    """Refuse a directory that someone other than root and ``file_owner`` may write into."""
+    try:
+        info = os.stat(directory)
+    except OSError as err:
+        raise explain_oserror(err, "checking the directory of %s" % what, shown)
+    sticky = bool(info.st_mode & stat.S_ISVTX)
+    if info.st_uid not in (0, file_owner):
+        raise TrustError("%s %s is in %s, a directory owned by uid %d: a %s must be in a directory only root "
+                         "or the file's owner can write" % (what, shown, directory, info.st_uid, what), path=shown)
+    if info.st_mode & 0o002 and not sticky:
+        raise TrustError("%s %s is in %s, which everyone can write (and not sticky): a %s must be in a "
+                         "directory others cannot write" % (what, shown, directory, what), path=shown)
+    if info.st_mode & 0o020 and info.st_gid != 0 and not sticky:
+        raise TrustError("%s %s is in %s, which group %d can write: a %s must be in a directory others "
+                         "cannot write" % (what, shown, directory, info.st_gid, what), path=shown)
 
 
 _SELINUX_XATTR = "security.selinux"

@@ -22,11 +22,13 @@ import json
 import os
 import re
 import shutil
+import stat as stat_mod
 import subprocess
 import tempfile
 import time
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
+    FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
     EventCollector,
     OomParser,
@@ -41,6 +43,9 @@ from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import POSTURE
 STATE_VERSION = 1
 FINGERPRINT_BYTES = 4096
 DEFAULT_FILE_GLOBS = ('/var/log/messages*', '/var/log/kern.log*', '/var/log/syslog*')
+# The default sources read regular files under these directories only: a symlink in them that
+# leads elsewhere (to a root-only file, a device) is skipped. Explicit ``paths`` may be links.
+LOG_DIRS = ('/var/log',)
 MAX_CGROUPS = 20000
 
 
@@ -128,26 +133,42 @@ def _int(text):
 # state
 # --------------------------------------------------------------------------------------------
 
+# The state file holds one small entry per log file read; anything larger is not ours.
+STATE_MAX_BYTES = 4 * 1024 * 1024
+
+
 def load_state(path):
-    """Read the incremental state file; a missing or damaged file is an empty state."""
+    """Read the incremental state file; a missing or damaged file is an empty state.
+
+    The file decides which kills are "already read", so it is read as untrusted
+    (hostfs.read_trusted): a regular file, no symlink, at most STATE_MAX_BYTES, owned by root or
+    the user running the module, in a directory others cannot write. A violation is a TrustError
+    naming the rule (the run fails rather than hide kills)."""
     if not path:
         return None
-    try:
-        with open(path, 'r') as f:
-            st = json.load(f)
-        if isinstance(st, dict) and st.get('version') == STATE_VERSION:
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import read_trusted
+    data, _info = read_trusted(path, 'state file', STATE_MAX_BYTES, owners={0, os.geteuid()})
+    if data is not None:
+        try:
+            st = json.loads(data.decode('utf-8'))
+        except ValueError:
+            st = None
+        if isinstance(st, dict) and st.get('version') == STATE_VERSION and isinstance(st.get('files', {}), dict):
             st.setdefault('files', {})
             return st
-    except (IOError, OSError, ValueError):
-        pass
     return {'version': STATE_VERSION, 'files': {}}
 
 
 def save_state(path, state):
-    """Write the state atomically (temp file + rename in the same directory)."""
+    """Write the state atomically (temp file + rename in the same directory), in a directory
+    others cannot write (the same rule as load_state)."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import check_directory_trust
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         os.makedirs(d, mode=0o700)
+    check_directory_trust(d, os.geteuid(), 'state file', path)
     fd, tmp = tempfile.mkstemp(prefix='.oom_state.', dir=d)
     try:
         with os.fdopen(fd, 'w') as f:
@@ -172,6 +193,74 @@ def _head(path, n):
             return f.read(n)
     except (IOError, OSError, EOFError, ValueError):
         return b''
+
+
+def _head_fd(fd, gz, n):
+    """The first ``n`` (uncompressed) bytes of an open file, without moving its offset."""
+    try:
+        if gz:
+            import gzip  # pylint: disable=import-outside-toplevel
+            with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), 'rb')) as f:
+                return f.read(n)
+        return os.pread(fd, n, 0)
+    except (IOError, OSError, EOFError, ValueError):
+        return b''
+
+
+def _complete_end(fd, start, end):
+    """The offset just after the last newline in [start, end) of an open file: where the
+    complete lines stop.  ``start`` when the range holds no newline at all."""
+    pos = end
+    while pos > start:
+        size = min(1 << 16, pos - start)
+        chunk = os.pread(fd, size, pos - size)
+        if not chunk:
+            return start
+        i = chunk.rfind(b'\n')
+        if i >= 0:
+            return pos - size + i + 1
+        pos -= size
+    return start
+
+
+class _BoundedReader(object):
+    """readinto() over [start, end) of an open file (the complete lines only)."""
+
+    def __init__(self, fd, start, end):
+        self.fd = fd
+        self.pos = start
+        self.end = end
+
+    def readinto(self, b):
+        want = min(len(b), self.end - self.pos)
+        if want <= 0:
+            return 0
+        data = os.pread(self.fd, want, self.pos)
+        n = len(data)
+        b[:n] = data
+        self.pos += n
+        return n
+
+
+def _safe_error(e):
+    """An error about a log file, without anything read from it: gzip's "Not a gzipped file
+    (b'..')" and decoder errors quote bytes of the file, so only the kind of error is kept."""
+    if isinstance(e, EOFError):
+        return 'EOFError: the compressed file ends early'
+    name = type(e).__name__
+    if name == 'BadGzipFile' or (isinstance(e, OSError) and e.errno is None):
+        return '%s: not a valid gzip file' % name
+    if isinstance(e, OSError):
+        return '%s: %s' % (errno.errorcode.get(e.errno, e.errno), os.strerror(e.errno))
+    if name == 'error' and type(e).__module__ == 'zlib':
+        return 'zlib.error: the compressed data is corrupt'
+    return '%s: the file could not be read' % name
+
+
+def _file_kind(mode):
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import file_kind
+    return file_kind(mode)
 
 
 def _fp(data):
@@ -231,6 +320,8 @@ class SourceReader(object):
         # large files: also search report starts (finds reports whose kill line never got logged)
         self.thorough = thorough
         self.stats = []
+        self.warnings = []
+        self.skipped_files = {}
         self.journalctl = journalctl
         self.dmesg = dmesg
         self.boot_epoch = None
@@ -266,8 +357,17 @@ class SourceReader(object):
 
     # ---- files ------------------------------------------------------------------------------
 
-    def expand(self, patterns):
-        """Globs -> existing regular files (under root), oldest first, each identity once."""
+    def _inside_log_dirs(self, path):
+        real = os.path.realpath(path)
+        return any(real == _path(self.root, d) or real.startswith(_path(self.root, d).rstrip('/') + '/')
+                   for d in LOG_DIRS)
+
+    def expand(self, patterns, explicit=True):
+        """Globs -> existing regular files (under root), oldest first, each identity once.
+
+        Files that are not regular (FIFOs, devices, sockets) are never opened: they are listed in
+        ``self.skipped_files`` with the reason. Without ``explicit`` (the default sources), a
+        symlink that leads out of the log directories is skipped too."""
         seen = set()
         found = []
         missing = []
@@ -278,11 +378,20 @@ class SourceReader(object):
                 missing.append(pat)
             for m in matches:
                 try:
-                    st = os.stat(m)
+                    st = os.lstat(m)
+                    if stat_mod.S_ISLNK(st.st_mode):
+                        if not explicit and not self._inside_log_dirs(m):
+                            self._skip_file(m, 'a symlink leading out of %s: the default sources do not follow it'
+                                            % ', '.join(LOG_DIRS))
+                            continue
+                        st = os.stat(m)
                 except OSError as e:
                     found.append((0, m, None, e))
                     continue
-                if not os.path.isfile(m) and not m.endswith('.gz'):
+                if stat_mod.S_ISDIR(st.st_mode):
+                    continue
+                if not stat_mod.S_ISREG(st.st_mode):
+                    self._skip_file(m, 'not a regular file (%s): skipped, never opened' % _file_kind(st.st_mode))
                     continue
                 ident = (st.st_dev, st.st_ino)
                 if ident in seen:
@@ -292,8 +401,22 @@ class SourceReader(object):
         found.sort(key=lambda x: (x[0], x[1]))
         return found, missing
 
-    def read_files(self, patterns):
-        found, missing = self.expand(patterns)
+    def _shown(self, path):
+        return path if self.root == '/' else '/' + os.path.relpath(path, self.root)
+
+    def _skip_file(self, path, reason):
+        shown = self._shown(path)
+        if shown not in self.skipped_files:
+            self.skipped_files[shown] = reason
+
+    def read_files(self, patterns, explicit=True):
+        found, missing = self.expand(patterns, explicit)
+        for shown, reason in sorted(self.skipped_files.items()):
+            st = self._stat(shown, 'file', shown)
+            st['status'] = 'skipped'
+            st['messages'].append(reason)
+            self.warnings.append('%s: %s' % (shown, reason))
+        self.skipped_files = {}
         for pat in missing:
             st = self._stat(pat, 'file', pat)
             st['status'] = 'missing'
@@ -306,12 +429,12 @@ class SourceReader(object):
                 later[family] = later.get(family, 0) + 1
         carried = {}
         for _mtime, path, fst, err in found:
-            shown = path if self.root == '/' else '/' + os.path.relpath(path, self.root)
+            shown = self._shown(path)
             st = self._stat(shown, 'file', shown)
             if err is not None:
                 st['status'] = 'unreadable'
                 st['errors'] += 1
-                st['messages'].append(str(err))
+                st['messages'].append(_safe_error(err))
                 continue
             family = rotation_family(path)
             later[family] -= 1
@@ -319,7 +442,25 @@ class SourceReader(object):
             if left_open:
                 carried[family] = left_open
 
-    def _resume_point(self, path, fst):
+    def _open_checked(self, path, fst, st):
+        """Open a file expand() accepted, without blocking, and check it is still that file."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
+        except OSError as e:
+            st['status'] = 'unreadable'
+            st['errors'] += 1
+            st['messages'].append(_safe_error(e))
+            return None
+        info = os.fstat(fd)
+        if not stat_mod.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != (fst.st_dev, fst.st_ino):
+            os.close(fd)
+            st['status'] = 'skipped'
+            st['messages'].append('replaced while being opened (now %s): skipped' % _file_kind(info.st_mode))
+            self.warnings.append('%s: replaced while being opened: skipped' % st['name'])
+            return None
+        return fd
+
+    def _resume_point(self, path, fst, fd=None):
         """Offset and line to start at, from the state (same identity, or a rotated copy)."""
         if self.state is None:
             return 0, 0, None
@@ -328,7 +469,7 @@ class SourceReader(object):
         ent = files.get(key)
         gz = path.endswith('.gz')
         if ent and (gz or fst.st_size >= ent.get('offset', 0)):
-            if _fp(_head(path, ent.get('fp_len', 0))) == ent.get('fp'):
+            if _fp(_head_fd(fd, gz, ent.get('fp_len', 0))) == ent.get('fp'):
                 return ent.get('offset', 0), ent.get('lines', 0), 'same file'
             return 0, 0, 'replaced (content changed)'
         if ent:
@@ -339,7 +480,7 @@ class SourceReader(object):
                 continue
             if not gz and fst.st_size < other.get('offset', 0):
                 continue
-            if _fp(_head(path, other['fp_len'])) == other.get('fp'):
+            if _fp(_head_fd(fd, gz, other['fp_len'])) == other.get('fp'):
                 return other.get('offset', 0), other.get('lines', 0), 'rotated copy of %s' % other.get('path')
         return 0, 0, None
 
@@ -347,7 +488,17 @@ class SourceReader(object):
         """Read one file.  ``carried``: events left open at the end of the previous file of the same
         rotated log; with ``more_follow``, the events open at the end of this one are returned
         to be carried on, else they are emitted."""
-        start, start_line, why = self._resume_point(path, fst)
+        fd = self._open_checked(path, fst, st)
+        if fd is None:
+            return []
+        try:
+            return self._read_open_file(fd, path, shown, fst, st, carried, more_follow)
+        finally:
+            os.close(fd)
+
+    def _read_open_file(self, fd, path, shown, fst, st, carried, more_follow):
+        gz = path.endswith('.gz')
+        start, start_line, why = self._resume_point(path, fst, fd)
         st['start_offset'] = start
         st['incremental'] = bool(start)
         if why:
@@ -358,11 +509,17 @@ class SourceReader(object):
         if carried:
             parser.adopt(carried)
             st['messages'].append('continued %d report(s) open at the end of the previous file' % len(carried))
+        size = os.fstat(fd).st_size
+        # complete lines only: a line still being written at the end is left for the next run
+        complete = size if gz else _complete_end(fd, start, size)
         factory = None
         workers = self.workers
         if workers is None:
-            splittable = fst.st_size - start >= PARALLEL_MIN_BYTES and not path.endswith('.gz')
+            splittable = complete - start >= PARALLEL_MIN_BYTES and not gz
             workers = auto_workers(self.root) if splittable else 1
+        if complete < size:
+            workers = 1
+            st['messages'].append('the last line is incomplete (still being written): it is read next time')
         st['workers'] = workers
         if workers > 1:
             include_tasks = self.include_tasks
@@ -373,31 +530,64 @@ class SourceReader(object):
         if self.block_size:
             kwargs['block_size'] = self.block_size
         end = start
+        thorough = True if self.thorough else None
         try:
-            nbytes, nlines, end = scan_file(path, parser, start_offset=start, start_line=start_line,
-                                            workers=workers, parser_factory=factory, stats=st,
-                                            keep_regions=self.collector.region_keeper,
-                                            thorough=True if self.thorough else None, **kwargs)
+            if gz:
+                nbytes, nlines, end = self._scan_gz(fd, parser, start, start_line, st, thorough, kwargs)
+            elif complete < size:
+                if thorough is None:
+                    thorough = complete - start < FAST_MIN_BYTES
+                nbytes, nlines, _end = scan_stream(_BoundedReader(fd, start, complete), parser, start_line,
+                                                   stats=st, offset=start, thorough=thorough, **kwargs)
+                end = start + nbytes
+            else:
+                # the open file itself, by its /proc/self/fd name (forked workers inherit the fd):
+                # whatever is renamed over the path meanwhile is not what gets read
+                nbytes, nlines, end = scan_file('/proc/self/fd/%d' % fd, parser, start_offset=start,
+                                                start_line=start_line, workers=workers, parser_factory=factory,
+                                                stats=st, keep_regions=self.collector.region_keeper,
+                                                thorough=thorough, **kwargs)
+                grown = _complete_end(fd, start, end)
+                if grown < end:
+                    # a partial line appended while reading: counted as a line by the scan
+                    end = grown
+                    nlines = max(0, nlines - 1)
             st['bytes'] = nbytes
             st['lines'] = nlines
         except (IOError, OSError, EOFError, ValueError) as e:
             st['status'] = 'unreadable' if not st['bytes'] else 'partial'
             st['errors'] += 1
-            st['messages'].append('%s: %s' % (type(e).__name__, e))
-            end = start + st['bytes']
+            st['messages'].append(_safe_error(e))
+            end = start if gz else _complete_end(fd, start, start + st['bytes'])
         except Exception as e:  # pylint: disable=broad-except
             st['status'] = 'partial'
             st['errors'] += 1
-            st['messages'].append('%s: %s' % (type(e).__name__, e))
-            end = start + st['bytes']
+            st['messages'].append(_safe_error(e))
+            end = start if gz else _complete_end(fd, start, start + st['bytes'])
         left_open = parser.hand_over(start_line + st['lines']) if more_follow and st['status'] == 'ok' else []
         parser.close()
         if self.new_state is not None and st['status'] in ('ok', 'partial'):
-            head = _head(path, FINGERPRINT_BYTES)
+            head = _head_fd(fd, gz, FINGERPRINT_BYTES)
             self.new_state['files']['%d:%d' % (fst.st_dev, fst.st_ino)] = {
                 'path': shown, 'offset': end, 'lines': start_line + st['lines'], 'fp': _fp(head),
                 'fp_len': len(head), 'size': fst.st_size, 'checked': int(self.now)}
         return left_open
+
+    @staticmethod
+    def _scan_gz(fd, parser, start, start_line, st, thorough, kwargs):
+        import gzip  # pylint: disable=import-outside-toplevel
+        if thorough is None:
+            thorough = os.fstat(fd).st_size * 8 < FAST_MIN_BYTES
+        with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), 'rb')) as g:
+            remaining = start
+            while remaining > 0:
+                chunk = g.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            nbytes, nlines, _end = scan_stream(g, parser, start_line, stats=st, offset=start, thorough=thorough,
+                                               **kwargs)
+        return nbytes, nlines, start + nbytes
 
     # ---- journal ----------------------------------------------------------------------------
 
@@ -570,15 +760,15 @@ class SourceReader(object):
             elif self.journal_available():
                 sources.append('journal')
             else:
-                found, _missing = self.expand(DEFAULT_FILE_GLOBS)
+                found, _missing = self.expand(DEFAULT_FILE_GLOBS, explicit=False)
                 if found:
                     sources.append('files')
                 sources.append('dmesg')
         sources = [s for i, s in enumerate(sources) if s not in sources[:i]]
         for src in sources:
             if src == 'files':
-                self.read_files(paths or [p for p in DEFAULT_FILE_GLOBS if self.expand([p])[0]] or
-                                list(DEFAULT_FILE_GLOBS))
+                self.read_files(paths or [p for p in DEFAULT_FILE_GLOBS if self.expand([p], explicit=False)[0]] or
+                                list(DEFAULT_FILE_GLOBS), explicit=bool(paths))
             elif src == 'journal':
                 self.read_journal()
             elif src == 'dmesg':
@@ -611,6 +801,7 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
         'sources': reader.stats,
         'sources_used': used,
         'state_written': state_written,
+        'warnings': reader.warnings,
     }
 
 

@@ -53,7 +53,8 @@ import pwd
 import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
-from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, explain_oserror
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, TrustError, explain_oserror, read_trusted
+from ansible_collections.oomkit.linux.plugins.module_utils.inputs import MAX_VALUE_BYTES, InputError, check_path, check_text
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, key_colon_value
 
 OOM_SCORE_ADJ_MIN = -1000
@@ -193,9 +194,20 @@ class ProcessSelector(object):
             raise SelectorError("no selector given: use at least one of pid, pids, pidfile, name, "
                                 "pattern, user, cgroup or unit (selecting every process is refused)")
         if self.pids is not None:
-            bad = [p for p in self.pids if p <= 0]
+            bad = [p for p in self.pids if not 0 < p <= PID_MAX]
             if bad:
-                raise SelectorError("process IDs must be positive integers, got %s" % ", ".join(str(p) for p in bad))
+                raise SelectorError("process IDs must be integers in 1..%d (the kernel's PID_MAX_LIMIT), got %s"
+                                    % (PID_MAX, ", ".join(str(p)[:30] for p in bad)))
+        try:
+            for option in ("pidfile", "cgroup"):
+                check_path(option, getattr(self, option))
+            for option in ("name", "pattern", "user", "unit"):
+                if getattr(self, option) is not None:
+                    check_text(option, getattr(self, option), max_bytes=MAX_VALUE_BYTES)
+        except InputError as err:
+            raise SelectorError(str(err))
+        if self.pidfile is not None and not self.pidfile.startswith("/"):
+            raise SelectorError("pidfile %s must be an absolute path" % ascii(self.pidfile))
         if self.name is not None and ("/" in self.name or "\n" in self.name):
             raise SelectorError("name %r is a process name (comm), not a path: it cannot contain '/'; "
                                 "use pattern to match a path in the command line" % self.name)
@@ -649,15 +661,37 @@ def _parents_map(scanner, exclude):
     return by_parent
 
 
+# The kernel's PID_MAX_LIMIT (4M on 64-bit): no PID is larger.
+PID_MAX = 4194304
+# A pidfile holds a PID and a newline; anything larger is not a pidfile.
+PIDFILE_MAX_BYTES = 4096
+
+
 def read_pidfile(fs, path):
-    """The PID in a pidfile; None when the file does not exist; SelectorError when it is not a PID."""
-    text = fs.read_optional(path)
-    if text is None:
+    """The PID in a pidfile; None when the file does not exist.
+
+    The pidfile is read as root but may be written by the service's user, so it is not trusted
+    (hostfs.read_trusted): a regular file, no symlink, at most PIDFILE_MAX_BYTES, in a directory
+    others cannot write, and owned by root or by the user the PID's process runs as (a service
+    user's pidfile cannot name PID 1). Errors name the rule, never the content.
+    """
+    data, info = read_trusted(fs.path(path), "pidfile", PIDFILE_MAX_BYTES, shown=path)
+    if data is None:
         return None
-    words = text.split()
-    if not words or not words[0].isdigit() or int(words[0]) <= 0:
-        raise SelectorError("pidfile %s does not start with a process ID (content: %r)" % (path, text[:40]))
-    return int(words[0])
+    words = data.split()
+    if not words or not words[0].isdigit() or len(words[0]) > 10 or int(words[0]) <= 0 or int(words[0]) > PID_MAX:
+        raise SelectorError("pidfile %s does not start with a process ID (1..%d)" % (path, PID_MAX))
+    pid = int(words[0])
+    if info.st_uid != 0:
+        try:
+            owner = os.stat(fs.path("/proc/%d" % pid)).st_uid
+        except OSError:
+            owner = None  # no such process: it selects nothing either way
+        if owner is not None and owner != info.st_uid:
+            raise TrustError("pidfile %s belongs to uid %d but names PID %d, a process of uid %d: a pidfile must "
+                             "belong to root or to the user of the process it names" % (path, info.st_uid, pid, owner),
+                             path=path)
+    return pid
 
 
 # ---- oom_score_adj ----------------------------------------------------------------------------

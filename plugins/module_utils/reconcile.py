@@ -61,19 +61,42 @@ class Step(object):
 
 
 class ManagedFile(object):
-    """A whole file whose wanted text a module computes; written only when the text differs."""
+    """A whole file whose wanted text a module computes; written only when the text differs.
+
+    The rules, for sysctl.d files and systemd drop-ins alike:
+
+    * the text is read as bytes and kept with surrogateescape: foreign bytes (Latin-1 comments)
+      are written back exactly as they were; the file must be a regular file of bounded size;
+    * a symlink stays a symlink: the new text goes to the file it points to, atomically;
+    * the read-modify-write holds an ``fcntl.flock`` lock on a lock file beside the target:
+      ``plan()`` takes a function of the current text, which ``write()`` runs again under the
+      lock when another run changed the file since it was read, so concurrent runs each keep
+      the other's lines instead of the last one winning;
+    * a backup never overwrites another backup.
+    """
 
     def __init__(self, fs, path, label=None):
         self.fs = fs
         self.path = path
         self.label = label or path
-        self.before = fs.read_optional(path)
+        self.before = fs.read_config(path)
         self.after = self.before
         self.delete = False
         self.backup_file = None
+        self._planner = None
 
     def plan(self, text):
-        """Want ``text`` as the file content; None means the file should not exist."""
+        """Want ``text`` as the file content; None means the file should not exist.
+
+        ``text`` may be a function of the current text (None when the file does not exist)
+        returning the wanted text: it is applied to what was read now, and once more under the
+        lock at write time if the file changed in between.
+        """
+        if callable(text):
+            self._planner = text
+            text = text(self.before)
+        else:
+            self._planner = None
         self.delete = text is None
         self.after = text
 
@@ -85,19 +108,34 @@ class ManagedFile(object):
         return {
             "before_header": self.label,
             "after_header": self.label,
-            "before": self.before or "",
-            "after": self.after or "",
+            "before": printable(self.before or ""),
+            "after": printable(self.after or ""),
         }
 
     def write(self, backup=False):
         if not self.changed:
             return
-        if backup and self.before is not None:
-            self.backup_file = self.fs.backup(self.path, _timestamp())
-        if self.delete:
-            self.fs.remove(self.path)
-        else:
-            self.fs.replace_file(self.path, self.after)
+        directory = self.fs.target(self.path).rsplit("/", 1)[0] or "/"
+        if not self.delete and not self.fs.isdir(directory):
+            # a minimal image may lack /etc/sysctl.d or a unit's drop-in directory
+            self.fs.makedirs(directory)
+        with self.fs.lock(self.path):
+            current = self.fs.read_config(self.path)
+            if current != self.before:
+                if self._planner is None:
+                    raise HostError("%s was changed by someone else while this run planned its edit; nothing "
+                                    "was written, run again" % self.path, path=self.path)
+                self.before = current
+                self.after = self._planner(current)
+                self.delete = self.after is None
+                if not self.changed:
+                    return
+            if backup and self.before is not None:
+                self.backup_file = self.fs.backup(self.fs.target(self.path))
+            if self.delete:
+                self.fs.remove(self.path)
+            else:
+                self.fs.replace_file(self.path, self.after)
 
     def restore(self):
         """Put the text from before the write back (a rollback), or remove a file that did not exist."""
@@ -106,6 +144,14 @@ class ManagedFile(object):
                 self.fs.remove(self.path)
         else:
             self.fs.replace_file(self.path, self.before)
+
+
+def printable(text):
+    """Text for Ansible's output (diffs, messages): bytes that are not UTF-8 shown as U+FFFD.
+
+    The file itself keeps them; only what is shown replaces them.
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class DirectoryFile(ManagedFile):
@@ -291,8 +337,3 @@ class Transaction(object):
         self.applied = []
         self._history = []
         return rolled_back, errors
-
-
-def _timestamp():
-    import time
-    return time.strftime("%Y-%m-%d@%H:%M:%S")

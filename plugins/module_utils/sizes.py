@@ -26,6 +26,9 @@ from decimal import Decimal, InvalidOperation
 SIZE_MAX = 2 ** 63 - 1
 
 UNLIMITED_WORDS = ("max", "unlimited", "infinity", "-1")
+# SIZE_MAX has 19 digits: a size written with more digits (before or after the point) is refused
+# before any conversion.
+MAX_SIZE_DIGITS = 20
 
 _UNITS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 _UNIT_ORDER = ("E", "P", "T", "G", "M", "K")
@@ -92,6 +95,10 @@ def parse_size(value, name=None, allow_unlimited=True):
                         % (_describe(name), text))
     power = _unit_power(match.group("unit"), name, text)
     number = match.group("number")
+    whole, _dot, fraction = number.partition(".")
+    if len(whole.lstrip("0")) > MAX_SIZE_DIGITS or len(fraction) > MAX_SIZE_DIGITS:
+        raise SizeError("%s%s has more digits than any size can (at most %d before and after the point); the largest "
+                        "size is %d bytes, use 'max' for no limit" % (_describe(name), _shown(text), MAX_SIZE_DIGITS, SIZE_MAX))
     if "." in number:
         if power == 0:
             raise SizeError("%s%r is a fraction of a byte; give whole bytes or a unit (for example '1.5G')" % (_describe(name), text))
@@ -101,7 +108,14 @@ def parse_size(value, name=None, allow_unlimited=True):
             raise SizeError("%scannot read %r as a size" % (_describe(name), text))
     else:
         result = int(number) * (1024 ** power)
+    if result == 0 and number.strip("0.") != "":
+        raise SizeError("%s%r is less than one byte and would be a 0-byte limit; write 0 if that is what you mean"
+                        % (_describe(name), text))
     return _bounded(result, name, text)
+
+
+def _shown(text, limit=40):
+    return repr(text) if len(text) <= limit else "%r... (%d characters)" % (text[:limit], len(text))
 
 
 def _unlimited(name, allow_unlimited, shown):
@@ -112,7 +126,11 @@ def _unlimited(name, allow_unlimited, shown):
 
 def _bounded(result, name, shown):
     if result > SIZE_MAX:
-        raise SizeError("%s%r is larger than the kernel can store (%d bytes); use 'max' for no limit"
+        if isinstance(shown, int):
+            shown = "a number of %d bits" % shown.bit_length()  # repr() of a huge int fails (4300 digits)
+        else:
+            shown = _shown(shown)
+        raise SizeError("%s%s is larger than the kernel can store (%d bytes); use 'max' for no limit"
                         % (_describe(name), shown, SIZE_MAX))
     return result
 

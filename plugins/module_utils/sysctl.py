@@ -14,7 +14,9 @@ import os
 import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, ManagedFile, Transaction
+from ansible_collections.oomkit.linux.plugins.module_utils.inputs import (
+    MAX_VALUE_BYTES, InputError, check_digits, check_path, check_text)
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, ManagedFile, Transaction, printable
 
 PROC_SYS = "/proc/sys"
 
@@ -34,6 +36,10 @@ class SysctlError(Exception):
     """Invalid input: raised before anything is written."""
 
 
+# What the kernel's handlers store: proc_dointvec* a C int, proc_doulongvec* an unsigned long.
+KIND_BOUNDS = {"int": (-2 ** 31, 2 ** 31 - 1), "ulong": (0, 2 ** 64 - 1)}
+
+
 # --- names and paths ---------------------------------------------------------------------------
 
 def normalize_name(key):
@@ -43,7 +49,11 @@ def normalize_name(key):
     literally (so ``net/ipv4/conf/eth0.100/forwarding`` keeps the dot in ``eth0.100``); when it is
     ``.``, dots and slashes swap roles.
     """
-    key = str(key).strip()
+    try:
+        key = check_text("settings: key %s" % ascii(str(key)[:60]), str(key))
+    except InputError as err:
+        raise SysctlError(str(err))
+    key = key.strip(" \t")
     if key.startswith(PROC_SYS + "/"):
         key = key[len(PROC_SYS) + 1:]
     key = key.lstrip("/")
@@ -159,6 +169,10 @@ def validate_value(name, value, kernel, mem_total_kb=None):
     warnings = []
     if value is None or (isinstance(value, (list, dict))):
         raise SysctlError("%s: a value must be a number or a string, got %r" % (name, value))
+    try:
+        check_text("settings: %s" % name, str(value), max_bytes=MAX_VALUE_BYTES)
+    except InputError as err:
+        raise SysctlError(str(err))
     text = normalize_value(value)
     if text == "":
         raise SysctlError("%s: the value is empty" % name)
@@ -166,8 +180,17 @@ def validate_value(name, value, kernel, mem_total_kb=None):
     if knob is None or knob.kind in ("vector", "string"):
         return text, warnings
     if not re.match(r"^-?\d+$", text):
-        raise SysctlError("%s: '%s' is not an integer" % (name, text))
+        raise SysctlError("%s: '%s' is not an integer" % (name, text[:60]))
+    low, high = KIND_BOUNDS[knob.kind]
+    try:
+        check_digits(name, text, low, high)
+    except InputError as err:
+        raise SysctlError("%s (%s)" % (err, knob.description))
     number = int(text)
+    if not low <= number <= high and knob.kind == "int":
+        raise SysctlError("%s: %s is out of range; allowed: %s (the kernel stores a C int)" % (name, number, _range_text(low, high)))
+    if number > high:
+        raise SysctlError("%s: %s is out of range; allowed: %s (the kernel stores an unsigned long)" % (name, number, _range_text(0, high)))
     minimum, maximum, certain = knob.bounds(kernel)
     if knob.kind == "ulong" and number < 0:
         raise SysctlError("%s: %s is negative; the kernel takes 0 or more" % (name, number))
@@ -209,13 +232,29 @@ def mem_total_kb(fs):
 
 # --- sysctl.d files ----------------------------------------------------------------------------
 
-_ASSIGNMENT = re.compile(r"^(?P<indent>\s*)(?P<dash>-?)(?P<key>[^=\s#;][^=]*?)\s*=\s*(?P<value>.*?)\s*$")
+# How systemd-sysctl and procps read a sysctl.d file: lines end at "\n" only (a form feed, a
+# U+2028 or any other character Python's splitlines() breaks on is part of the line), and
+# the whitespace around keys, values and "=" is ASCII whitespace. A line is a comment when
+# its first non-blank character is "#" or ";".
+LINE_END = "\n"
+_BLANK = " \t\r"
+_ASSIGNMENT = re.compile(r"^(?P<indent>[ \t\r]*)(?P<dash>-?)(?P<key>[^=\s#;][^=]*?)[ \t\r]*=[ \t\r]*(?P<value>.*?)[ \t\r]*$")
+
+
+def split_lines(text):
+    """The lines of a sysctl.d file as its appliers see them: split on "\n" and nothing else."""
+    if not text:
+        return []
+    lines = text.split(LINE_END)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def parse_assignments(text):
     """Yield (line_index, dotted name, value) for each ``key = value`` line of a sysctl.d file."""
-    for index, line in enumerate((text or "").splitlines()):
-        stripped = line.strip()
+    for index, line in enumerate(split_lines(text)):
+        stripped = line.strip(_BLANK)
         if not stripped or stripped[0] in "#;":
             continue
         match = _ASSIGNMENT.match(line)
@@ -243,9 +282,9 @@ def rewrite_file(text, wanted, remove):
     gets the new value in place (duplicates are kept, not collapsed, and all agree afterwards);
     keys not in the file yet are appended as ``key = value``.
     """
-    lines = (text or "").splitlines()
+    lines = split_lines(text)
     if text is None:
-        lines = FILE_HEADER.splitlines()
+        lines = split_lines(FILE_HEADER)
     seen = set()
     output = []
     assignment_at = dict((index, name) for index, name, _value in parse_assignments(text))
@@ -264,7 +303,7 @@ def rewrite_file(text, wanted, remove):
     for name in wanted:
         if name not in seen:
             output.append("%s = %s" % (name, wanted[name]))
-    return "\n".join(output) + "\n" if output else ""
+    return LINE_END.join(output) + LINE_END if output else ""
 
 
 # --- boot precedence ---------------------------------------------------------------------------
@@ -345,6 +384,12 @@ class SysctlRun(object):
     # planning ------------------------------------------------------------------------------
 
     def plan(self):
+        try:
+            check_path("sysctl_file", self.path)
+        except InputError as err:
+            raise SysctlError(str(err))
+        if not self.path.startswith("/"):
+            raise SysctlError("sysctl_file: %s is not an absolute path" % ascii(self.path))
         wanted = self._validated_settings()
         report_only = self.settings is None
         self.our_file = ManagedFile(self.fs, self.path, label=self.path)
@@ -358,6 +403,11 @@ class SysctlRun(object):
         live = {}
         for name in names:
             live[name] = self._read_live(name)
+            if live[name] is None and name in wanted and self._write_only(name):
+                raise SysctlError("%s is write-only (%s has no read permission): it is an action, not a setting; "
+                                  "it cannot be read back, compared or persisted, so this module does not manage it. "
+                                  "Write it from a command task when you mean to trigger it"
+                                  % (name, name_to_path(name)))
             if live[name] is None and name in wanted:
                 if not self.ignore_missing:
                     raise SysctlError("%s does not exist on this kernel (%s is missing); set ignore_missing: true to "
@@ -380,11 +430,20 @@ class SysctlRun(object):
                         removals.add(other)
                         self.warnings.append("%s removed from %s: it excludes %s" % (other, self.path, name))
             if file_keys or removals:
-                self.our_file.plan(rewrite_file(self.our_file.before, file_keys, removals))
+                # a function of the text: re-applied under the file lock if another run wrote
+                # the file meanwhile, so its keys are kept (see ManagedFile)
+                exclusive = self.exclusive
+
+                def planner(text):
+                    drop = set(removals)
+                    if exclusive:
+                        drop |= set(read_file_values(text)) - set(wanted)
+                    return rewrite_file(text, file_keys, drop)
+                self.our_file.plan(planner)
         elif self.state == "absent" and self.persist:
             removals = set(wanted) & set(persisted)
             if removals:
-                self.our_file.plan(rewrite_file(self.our_file.before, {}, removals))
+                self.our_file.plan(lambda text: rewrite_file(text, {}, removals))
         self.transaction.add_file(self.our_file)
 
         planned_file_values = read_file_values(self.our_file.after)
@@ -428,6 +487,14 @@ class SysctlRun(object):
             raise
         return None if text is None else normalize_value(text)
 
+    def _write_only(self, name):
+        """A key whose /proc/sys file exists but grants no reading (vm.drop_caches, vm.compact_memory)."""
+        try:
+            mode = os.stat(self.fs.path(name_to_path(name))).st_mode
+        except OSError:
+            return False
+        return not mode & 0o444 and bool(mode & 0o222)
+
     def _plan_live(self, name, before, after):
         path = name_to_path(name)
 
@@ -456,8 +523,8 @@ class SysctlRun(object):
         result = {
             "live_before": live,
             "live_after": wanted if (self.runtime and self.state == "present" and wanted is not None and live is not None) else live,
-            "persisted_before": persisted_before,
-            "persisted_after": persisted_after,
+            "persisted_before": None if persisted_before is None else printable(persisted_before),
+            "persisted_after": None if persisted_after is None else printable(persisted_after),
             "boot_value": systemd[0] if systemd else None,
             "boot_file": systemd[1] if systemd else None,
             "system_value": procps[0] if procps else None,

@@ -24,7 +24,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     ProcessSelector, SelectorError, diff_line, has_cap_sys_resource, plan_oom_score_adj, refused_without_capability,
     select_processes)
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import (
-    ApplyError, DirectoryFile, Step, Transaction,
+    ApplyError, DirectoryFile, Step, Transaction, printable,
 )
 # pylint: disable=unused-import
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd_settings import (  # noqa: F401 (re-exported)
@@ -187,6 +187,8 @@ class Plan(object):
         self.show_before = {}
         self.warnings = []
         self.restart_settings_changed = False
+        self.foreign = []      # the lines of the drop-in that are not ours, kept
+        self.render = None     # the drop-in as a function of its current text (re-run under the lock)
 
 
 def plan_run(fs, runner, params):
@@ -220,21 +222,20 @@ def plan_run(fs, runner, params):
                                "settings and leave these out" % reasons)
         plan.warnings.append("skipped, not supported here: %s" % reasons)
 
-    existing = fs.read_optional(plan.path)
+    existing = fs.read_config(plan.path)
     current = current_settings(existing, plan.section)
     if state == "absent":
-        text = None
         order = [s.option for s in SETTINGS]
         options = sorted(current, key=order.index)
         for option in options:
             directive, _value, raw = current[option]
             plan.settings[option] = {"directive": directive, "before": raw, "after": None}
+        managed, remove = [], [s.option for s in SETTINGS]  # every setting of ours goes
     else:
         managed = [(r.directive, r.setting.render(r.value)) for r in plan.supported]
         remove = ()
         if params.get("exclusive"):
             remove = [o for o in current if o not in wanted]
-        text = render_dropin(existing, plan.unit, plan.section, managed, remove_options=remove)
         for r in plan.supported:
             before = current.get(r.setting.option)
             plan.settings[r.setting.option] = {"directive": r.directive, "before": before[2] if before else None,
@@ -242,6 +243,13 @@ def plan_run(fs, runner, params):
         for option in remove:
             directive, _value, raw = current[option]
             plan.settings[option] = {"directive": directive, "before": raw, "after": None}
+
+    def render(text_now):
+        # None (no file) when nothing but our header would be left: with state=absent, the file goes
+        # only when nothing foreign is left in it
+        return render_dropin(text_now, plan.unit, plan.section, managed, remove_options=remove)
+    plan.render = render
+    text = render_dropin(existing, plan.unit, plan.section, managed, remove_options=remove, foreign=plan.foreign)
     for option, entry in plan.settings.items():
         if SETTINGS_BY_OPTION[option].restart and entry["before"] != entry["after"]:
             plan.restart_settings_changed = True
@@ -349,7 +357,8 @@ def run(fs, runner, params, check_mode=False):
     # the drop-in; a later failure restores it and reloads again), then the live writes, which the
     # kernel may refuse (collected as results).
     dropin = DirectoryFile(fs, plan.path)
-    dropin.plan(text)
+    # re-rendered under the file lock if another run changed the drop-in since it was read
+    dropin.plan(plan.render if plan.render is not None else text)
     txn = Transaction(check_mode=check_mode, backup=bool(params.get("backup")))
     txn.add_file(dropin)
     daemon_reloaded = bool(plan.booted and (dropin.changed or stale))
@@ -449,6 +458,7 @@ def run(fs, runner, params, check_mode=False):
         "skipped": [{"option": r.setting.option, "directive": r.setting.directive, "reason": r.reason}
                     for r in plan.unsupported],
         "overrides": overrides,
+        "foreign_lines": [printable(line) for line in plan.foreign],
         "live": live_result,
         "daemon_reloaded": daemon_reloaded,
         "restart_required": restart_required,

@@ -29,7 +29,11 @@ def parse_unit_file(text):
     """
     sections = [(None, [])]
     pending = []
-    for raw in (text or "").splitlines():
+    # lines end at "\n" only: a form feed or U+2028 in a comment does not start a new line
+    lines = (text or "").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for raw in lines:
         if pending:
             pending.append(raw)
             if raw.endswith("\\"):
@@ -93,49 +97,61 @@ def current_settings(text, section):
     return result
 
 
-def render_dropin(existing, unit, section, managed, remove_options=()):
+def render_dropin(existing, unit, section, managed, remove_options=(), foreign=None):
     """The drop-in text with ``managed`` ``[(directive, value text)]`` as the settings of ``section``.
 
-    Lines of the existing file that are not ours are kept in place: comments, other directives,
-    other sections. Our settings (any spelling in DIRECTIVES) in ``section`` are replaced by
-    ``managed``, in table order; those of options in ``remove_options`` are dropped. Returns
-    None when nothing but our header would remain, which means: no file.
+    Ours are the settings we manage: the non-empty assignments of directives in DIRECTIVES in
+    ``section``. They are replaced by ``managed`` (in table order, first in the section, so that
+    tasks managing different subsets of one drop-in produce the same text whatever order they ran
+    in); those of options in ``remove_options`` are dropped. Everything else is foreign and kept
+    verbatim, in place: comments, other directives, other sections, and reset lines (an empty
+    assignment such as ``MemoryMax=``, which makes systemd forget the value set before it). When a
+    kept reset line is for an option we set, our settings go after it, so that the reset cannot
+    cancel them. ``foreign`` (a list) receives the foreign lines that are not blank.
+
+    Returns None when nothing but our header would remain, which means: no file.
     """
     sections = parse_unit_file(existing)
     managed_options = set(DIRECTIVES[d].option for d, _v in managed)
     drop = managed_options | set(remove_options)
     out_sections = []
     found = False
+    ours_left = False
+    kept_foreign = []
     for name, entries in sections:
         kept = []
         ours = dict((DIRECTIVES[d].option, (d, v)) for d, v in managed)
+        last_reset = -1
         for key, value, raw in entries:
             if raw.startswith(_HEADER_PREFIX) or raw.startswith(_HEADER_SECOND):
                 continue
-            if name == section and key in DIRECTIVES:
+            if name == section and key in DIRECTIVES and value != "":
                 option = DIRECTIVES[key].option
                 if option not in drop:
-                    if value == "":
-                        ours.pop(option, None)  # an empty assignment resets the setting
-                    else:
-                        ours[option] = (key, value)
+                    ours[option] = (key, value)
                 continue
+            if name == section and key in DIRECTIVES and DIRECTIVES[key].option in managed_options:
+                last_reset = len(kept)  # a reset of an option we set: ours must come after it
             kept.append(raw)
+            if raw.strip():
+                kept_foreign.append(raw)
         if name == section:
             found = True
-            # Our settings first, always in table order, so that tasks managing different subsets
-            # of one drop-in produce the same text whatever order they ran in.
-            kept = ["%s=%s" % ours[o] for o in _OPTION_ORDER if o in ours] + kept
+            block = ["%s=%s" % ours[o] for o in _OPTION_ORDER if o in ours]
+            ours_left = ours_left or bool(block)
+            kept = kept[:last_reset + 1] + block + kept[last_reset + 1:]
         out_sections.append((name, kept))
     if not found and managed:
         ours = dict((DIRECTIVES[d].option, (d, v)) for d, v in managed)
         out_sections.append((section, ["%s=%s" % ours[o] for o in _OPTION_ORDER if o in ours]))
-    has_content = any(
-        any(line.strip() and not line.strip().startswith(("#", ";")) for line in lines)
-        for _name, lines in out_sections)
+        ours_left = True
+    if foreign is not None:
+        foreign.extend(kept_foreign)
+    has_content = any(any(line.strip() for line in lines) for _name, lines in out_sections)
     if not has_content:
         return None
-    text = HEADER % unit
+    # with no setting of ours left (state=absent), the file is the admin's: no header of ours
+    text = HEADER % unit if ours_left else ""
     for name, lines in out_sections:
         # Drop blank lines at the edges so re-rendering is a fixpoint.
         while lines and not lines[-1].strip():

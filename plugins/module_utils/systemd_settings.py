@@ -166,6 +166,9 @@ def parse_timespan(value, option, minimum=1.0):
     if isinstance(value, bool):
         raise SystemdError("%s: %r is not a time span" % (option, value))
     text = str(value).strip().lower()
+    if len(text) > 64 or re.search(r"[0-9]{13}", text):
+        raise SystemdError("%s: a time span of at most 64 characters with numbers of at most 12 digits is accepted "
+                           "(systemd stores microseconds in 64 bits)" % option)
     pos, seconds, parts = 0, 0.0, 0
     while pos < len(text):
         match = _TIMESPAN_PART_RE.match(text, pos)

@@ -111,6 +111,9 @@ options:
     description:
       - Process IDs to move into the cgroup (the whole process, all its threads). Processes already
         in it are left alone. A PID that does not exist is an error.
+      - PIDs are 1..4194304. PID 1 (init), PID 2 (kthreadd) and kernel threads are refused. A process
+        that has exited but not been reaped (a zombie) cannot be moved; it is listed in RV(procs.exited)
+        with a warning, and the run is not changed by it.
     type: list
     elements: int
   force:
@@ -321,7 +324,11 @@ procs:
       description: PIDs that were in the cgroup already.
       type: list
       elements: int
-  sample: {moved: [4242], already: []}
+    exited:
+      description: PIDs of O(procs) that had exited (zombies) and were ignored.
+      type: list
+      elements: int
+  sample: {moved: [4242], already: [], exited: []}
 usage:
   description: Memory charged to the cgroup now, in bytes (v1 C(memory.usage_in_bytes), v2 C(memory.current)); V(null) when it does not exist.
   returned: always
@@ -441,7 +448,7 @@ def run(module, fs, page):
         removed=plan.removed,
         subtree_control=plan.subtree,
         skipped=plan.skipped,
-        procs=dict(moved=plan.moved, already=plan.already_in),
+        procs=dict(moved=plan.moved, already=plan.already_in, exited=plan.exited),
     )
     if state == "present":
         result["settings"] = plan.report_settings()

@@ -46,6 +46,10 @@ options:
   paths:
     description:
       - Files or glob patterns to read with V(files), for example C(/var/log/messages*).
+      - Each path at most 4095 bytes, without NUL or control characters.
+      - Explicit paths may be symlinks; the default sources (no O(paths)) read only regular files and
+        do not follow a symlink out of the log directories. FIFOs and devices are skipped with a message,
+        never read, and no error quotes a file's content.
       - Compressed files must end in C(.gz). Rotated files are read oldest first, and the files of one
         rotated log (C(messages-20261124.gz), C(messages.1), C(messages)) as one stream, so a report
         cut in two by the rotation is one event.
@@ -61,11 +65,12 @@ options:
   until:
     description:
       - Only return events at or before this time; same forms as O(since).
+      - O(since) and O(until) are at most 64 characters, and no number in them has more than 12 digits.
     type: str
   max_events:
     description:
       - Return at most this many events, the newest. The summary still counts all events.
-      - V(0) returns no events, only the summary.
+      - V(0) returns no events, only the summary. At most V(100000).
     type: int
     default: 200
   include_tasks:
@@ -80,6 +85,12 @@ options:
       - With it, a run only returns events appended since the previous run. Rotation is detected,
         including a rotated file that was compressed.
       - A check-mode run reads the state but never writes it.
+      - The file decides which kills count as already read, so it must be a regular file (not a
+        symlink, not a FIFO), at most 4 MiB, owned by root or the user running the module, in a
+        directory others cannot write (a sticky directory such as C(/tmp) is accepted for files the
+        run owns). Otherwise the task fails naming the rule; the file is never quoted.
+      - The offset recorded per file counts complete lines only; a line still being written at the
+        end of the file is read again, whole, by the next run.
     type: path
   enrich:
     description:
@@ -109,6 +120,7 @@ options:
         runnable at that moment leave one of the host's CPUs idle, else 1.
       - Extra workers write the events they find to an unlinked temporary file in C(TMPDIR) (about
         1.2 KB per OOM report), so memory does not grow with the log.
+      - At most V(64).
     type: int
     default: 0
 attributes:
@@ -416,7 +428,9 @@ ansible_facts:
               description: V(file), V(journal) or V(dmesg).
               type: str
             status:
-              description: V(ok), V(partial), V(missing), V(unreadable), V(unavailable) or V(failed).
+              description:
+                - V(ok), V(partial), V(missing), V(unreadable), V(unavailable), V(failed), or V(skipped)
+                  (not a regular file, a symlink out of the log directories, or replaced while being opened).
               type: str
             bytes:
               description: Bytes read in this run.
@@ -458,9 +472,37 @@ sources_used:
   elements: str
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
+from ansible_collections.oomkit.linux.plugins.module_utils.inputs import InputError, check_path, check_text
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather
+
+# Bounds of the options (documented in DOCUMENTATION); beyond them the task fails naming the option.
+MAX_EVENTS_LIMIT = 100000
+WORKERS_LIMIT = 64
+TIME_TEXT_LIMIT = 64
+TIME_DIGITS_LIMIT = 12
+
+
+def check_options(p):
+    """Refuse values beyond the documented bounds before anything is read."""
+    if not 0 <= p['max_events'] <= MAX_EVENTS_LIMIT:
+        raise InputError('max_events: %d is out of range (allowed: 0..%d)' % (p['max_events'], MAX_EVENTS_LIMIT))
+    if not 0 <= p['workers'] <= WORKERS_LIMIT:
+        raise InputError('workers: %d is out of range (allowed: 0..%d)' % (p['workers'], WORKERS_LIMIT))
+    for option in ('since', 'until'):
+        if p[option] is not None:
+            check_text(option, p[option], max_bytes=TIME_TEXT_LIMIT)
+            longest = max([len(d) for d in re.findall(r'[0-9]+', p[option])] or [0])
+            if longest > TIME_DIGITS_LIMIT:
+                raise InputError('%s: a number of %d digits is out of range (at most %d digits: epoch seconds or '
+                                 'a span such as 7d)' % (option, longest, TIME_DIGITS_LIMIT))
+    check_path('state_file', p['state_file'])
+    for path in p['paths']:
+        check_path('paths', path)
 
 
 def main():
@@ -481,10 +523,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p['max_events'] < 0:
-        module.fail_json(msg='max_events must be 0 or more')
-    if p['workers'] < 0:
-        module.fail_json(msg='workers must be 0 or more')
+    try:
+        check_options(p)
+    except InputError as e:
+        module.fail_json(msg=str(e))
     try:
         result = gather(
             sources=p['sources'], paths=p['paths'], since=p['since'], until=p['until'],
@@ -492,10 +534,14 @@ def main():
             update_state=not module.check_mode, enrich=p['enrich'], config=p['gather_config'],
             workers=p['workers'] or None, thorough=p['thorough'],
         )
+    except HostError as e:
+        module.fail_json(msg=str(e))
     except ValueError as e:
         module.fail_json(msg=str(e))
     except (IOError, OSError) as e:
         module.fail_json(msg='cannot write state_file %s: %s' % (p['state_file'], e))
+    for warning in result.get('warnings') or []:
+        module.warn(warning)
     facts = {'oom': {
         'events': result['events'],
         'summary': result['summary'],

@@ -56,7 +56,10 @@ options:
         type: list
         elements: int
       pidfile:
-        description: A file whose first word is a process ID. A missing pidfile selects nothing.
+        description:
+          - A file whose first word is a process ID. A missing pidfile selects nothing.
+          - Read under the same rules as M(oomkit.linux.oom_score_adj)'s pidfile (no symlink, a regular file of
+            at most 4096 bytes, owned by root or the process's user, in a directory others cannot write).
         type: path
       name:
         description: The exact process name (C(comm)); a name longer than 15 characters must also be the program's base name.

@@ -43,7 +43,7 @@ options:
     type: int
   pids:
     description:
-      - A list of process IDs. PIDs that do not exist (or belong to kernel threads or zombies) are not selected.
+      - A list of process IDs, each 1..4194304. PIDs that do not exist (or belong to kernel threads or zombies) are not selected.
       - A thread ID stands for its process (all threads of a process share one value).
     type: list
     elements: int
@@ -51,6 +51,10 @@ options:
     description:
       - A file whose first word is a process ID, such as C(/run/sshd.pid).
       - A missing pidfile selects nothing (see O(missing)). A pidfile that does not start with a PID is an error.
+      - The pidfile is not trusted (a service user may write it); the task fails, naming the rule, when it is
+        a symlink, not a regular file (a FIFO), larger than 4096 bytes, in a directory others than root and
+        its owner can write (unless sticky), or owned by a user other than root and the user of the process
+        it names. The file's content is never quoted.
     type: path
   name:
     description:

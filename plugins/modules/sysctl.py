@@ -37,6 +37,9 @@ options:
         separator is C(/), dots in the rest are kept literally, as systemd-sysctl and procps do
         (V(net/ipv4/conf/eth0.100/forwarding)).
       - With O(state=absent) only the names matter.
+      - Values are at most 4095 bytes; integer knobs are held to what the kernel stores (a C int or an
+        unsigned long) and to their own range. NUL, newlines and other control characters in names or
+        values are refused. Write-only keys such as V(vm.drop_caches) are actions, not settings, and are refused.
       - When omitted, nothing is changed and the module reports the known OOM and memory sysctls.
     type: dict
   state:
@@ -61,7 +64,14 @@ options:
   sysctl_file:
     description:
       - The file this module owns. Keys it manages are rewritten in place; other lines and comments
-        are kept.
+        are kept byte for byte (bytes that are not UTF-8 too). Lines end at a newline only, as
+        systemd-sysctl and procps read them.
+      - A symlink (such as Debian's C(99-sysctl.conf -> ../sysctl.conf)) stays a symlink; the file it
+        points to is replaced atomically. A FIFO, a device or a file over 1 MiB is refused.
+      - The read-modify-write holds an C(fcntl.flock) lock on C(.<name>.lock) beside the file, and is
+        redone on the current text when another run changed the file meanwhile, so concurrent runs keep
+        each other's keys.
+      - An absolute path of at most 4095 bytes, without control characters; an empty path is refused.
       - A file outside the sysctl.d directories is not read at boot; the module warns about that.
     type: path
     default: /etc/sysctl.d/90-oomkit-oom.conf
@@ -79,7 +89,8 @@ options:
     default: false
   backup:
     description:
-      - Keep a timestamped copy of O(sysctl_file) before changing it.
+      - Keep a timestamped copy of O(sysctl_file) before changing it. A second backup in the same second
+        gets a counter (C(.1~), C(.2~)...) instead of overwriting the first.
     type: bool
     default: false
 attributes:

@@ -60,8 +60,14 @@ options:
   state:
     description:
       - V(present) writes the given settings into the drop-in.
-      - V(absent) removes the drop-in (and its directory when it is left empty); systemd then uses the
-        unit's own values again. Give no settings with V(absent).
+      - V(absent) removes our settings from the drop-in, and the drop-in itself (and its directory when it
+        is left empty) only when nothing foreign is left in it; systemd then uses the unit's own values again.
+        Give no settings with V(absent).
+      - Ours are the settings this module manages (non-empty assignments of its directives in the unit's
+        section). Every other line is foreign and kept verbatim, in place, and listed in RV(foreign_lines),
+        comments, other directives and sections, and reset lines such as a hand-written C(MemoryMax=)
+        (when such a reset is for a setting the task sets, our value is written after it, so it cannot be
+        cancelled).
     type: str
     choices: [present, absent]
     default: present
@@ -260,6 +266,12 @@ settings:
   sample:
     memory_max: {directive: MemoryMax, before: null, after: 512M}
     oom_score_adjust: {directive: OOMScoreAdjust, before: "-500", after: "-900"}
+foreign_lines:
+  description: The lines of the drop-in that are not ours and were kept (non-blank), bytes that are not UTF-8 shown as U+FFFD.
+  returned: always
+  type: list
+  elements: str
+  sample: ["# reset the vendor's limit", "MemoryMax="]
 skipped:
   description: Settings left out with O(unsupported=skip), with the reason.
   returned: always

@@ -28,7 +28,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import (
     OOM_SCORE_ADJ_MAX as ADJ_MAX, OOM_SCORE_ADJ_MIN as ADJ_MIN, SELECTOR_KEYS, refused_without_capability,
 )
-from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import QOS_SYSCTL, SysctlError, normalize_name
+from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import KNOBS, QOS_SYSCTL, SysctlError, normalize_name
 from ansible_collections.oomkit.linux.plugins.module_utils.systemd import (
     SETTINGS, SETTINGS_BY_OPTION, UNIT_TYPES_WITH_CGROUP, SystemdError, normalize_unit_name,
 )
@@ -206,6 +206,26 @@ def _mergeable(call):
     return set(call) == set(("name", "value", "role"))
 
 
+def check_sysctl_allowed(names, option, cfg):
+    """Surveys are not root: only the OOM and memory keys of the sysctl knob table, unless the play
+    itself sets ``hardening_sysctl_allow_any: true`` as a YAML boolean. A survey answer is always a
+    string (or a number), so it cannot lift the rule: the option is ``raw`` in the spec, so that a
+    string stays a string here, and a string is refused (tasks/validate.yml checks the variable
+    itself with the ``boolean`` test too, before any templating)."""
+    allow = cfg.get("sysctl_allow_any", False)
+    if not isinstance(allow, bool):
+        raise PlanError("hardening_sysctl_allow_any must be the boolean true or false, set in the play or the "
+                        "inventory; a string (as an AWX survey answer is) is refused: surveys cannot widen the "
+                        "sysctls the role may set")
+    if allow:
+        return
+    foreign = sorted(set(n for n in names if n not in KNOBS))
+    if foreign:
+        raise PlanError("%s: %s %s not among the OOM and memory sysctls the role sets by default (%s); other keys "
+                        "need hardening_sysctl_allow_any: true set in the play (not from a survey)"
+                        % (option, ", ".join(foreign), "is" if len(foreign) == 1 else "are", ", ".join(sorted(KNOBS))))
+
+
 def read_config(cfg):
     """Everything the configuration says, validated; PlanError for bad input."""
     cfg = typed_config(cfg)
@@ -223,7 +243,9 @@ def read_config(cfg):
             units.append(name)
     names = set(["vm.panic_on_oom", QOS_SYSCTL])
     for source in ("sysctl_baseline", "sysctl_extra"):
-        names.update(sysctl_name(k, "hardening_" + source) for k in cfg[source])
+        given = [sysctl_name(k, "hardening_" + source) for k in cfg[source]]
+        check_sysctl_allowed(given, "hardening_" + source, cfg)
+        names.update(given)
     calls = protected_calls(protected) + expendable_calls(cfg)
     # The query: each call's selectors once; and where several plain process names share a value, the
     # program-name pattern of each, so that the plan can tell whether one pattern run may replace them.

@@ -201,8 +201,8 @@ def test_validate_wanted_lists_every_problem():
     with pytest.raises(CgroupError) as info:
         validate_wanted(dict(max="64MB", soft_limit="lots", swappiness=201, qos_level=-2000, oom_group="yes"))
     message = str(info.value)
-    for fragment in ("max: ambiguous unit", "soft_limit: cannot read 'lots'", "swappiness: 201 is out of range 0..200",
-                     "qos_level: -2000 is out of range -1024..1023", "oom_group: expected true or false"):
+    for fragment in ("max: ambiguous unit", "soft_limit: cannot read 'lots'", "swappiness: 201 is out of range (allowed: 0..200)",
+                     "qos_level: -2000 is out of range (allowed: -1024..1023)", "oom_group: expected true or false"):
         assert fragment in message
 
 

@@ -100,7 +100,7 @@ def test_diff_shows_each_change(tmp_path, monkeypatch):
     ({"path": "job", "max": "64MB"}, "ambiguous unit"),
     ({"path": "job", "max": "lots"}, "cannot read 'lots'"),
     ({"path": "job", "swap_max": -5}, "negative size"),
-    ({"path": "job", "swappiness": 500}, "out of range 0..200"),
+    ({"path": "job", "swappiness": 500}, "500 is out of range (allowed: 0..200)"),
     ({"path": "job", "oom_group": True}, "exists only on cgroup v2"),
     ({"path": "job", "state": "absent", "max": "64M"}, "state=absent removes the cgroup; max make no sense"),
     ({"path": "job", "procs": [99999]}, "no such process: 99999"),
@@ -129,7 +129,7 @@ def test_v2_flow_with_force_and_procs(tmp_path, monkeypatch):
                                           "procs": [4321]}).result
     assert result["version"] == "v2"
     assert result["subtree_control"] == ["/sys/fs/cgroup", "/sys/fs/cgroup/oomkit"]
-    assert result["procs"] == {"moved": [4321], "already": []}
+    assert result["procs"] == {"moved": [4321], "already": [], "exited": []}
     assert result["events"]["oom_kill"] == 0 and result["oom_control"] is None
     assert fs.read("/sys/fs/cgroup/oomkit/batch/cgroup.procs").split() == ["4321"]
 
@@ -141,7 +141,7 @@ def test_v2_flow_with_force_and_procs(tmp_path, monkeypatch):
     assert forced.result["changed"] and any("OOM-kill" in w for w in forced.warnings)
 
     again = run_module(monkeypatch, fs, {"path": "oomkit/batch", "procs": [4321]}).result
-    assert again["changed"] is False and again["procs"] == {"moved": [], "already": [4321]}
+    assert again["changed"] is False and again["procs"] == {"moved": [], "already": [4321], "exited": []}
 
     held = run_module(monkeypatch, fs, {"path": "oomkit/batch", "state": "absent"})
     assert held.failed and "1 process(es) (pids 4321)" in held.result["msg"]

@@ -278,7 +278,7 @@ def test_neither_runtime_nor_persist():
 
 
 def test_missing_sysctls_fail_or_are_skipped():
-    cfg = config(protect=False, sysctl_extra={"vm.no_such_knob": 1})
+    cfg = config(protect=False, sysctl_extra={"vm.no_such_knob": 1}, sysctl_allow_any=True)
     result = P.plan(cfg, host_info(cfg))
     assert result == {"failed": True, "msg": "this kernel has no vm.no_such_knob; remove them or set "
                                              "hardening_sysctl_ignore_missing: true"}
@@ -379,3 +379,40 @@ def test_protected_processes_already_below_the_value_are_raised_without_the_capa
     result = P.plan(cfg, info)
     assert result["processes"] == [{"name": "guard", "value": -900, "role": "protected"}]
     assert not [s for s in result["skipped"] if "CAP_SYS_RESOURCE" in s["reason"]]
+
+
+# --- surveys are not root (issue 13, row 5) -----------------------------------------------------------
+
+@pytest.mark.parametrize("extra", [
+    '{"kernel.core_pattern": "|/tmp/x %p"}',          # JSON, as a survey textarea sends it
+    "kernel.core_pattern=|/tmp/x",                    # key=value text
+    {"kernel.core_pattern": "|/tmp/x %p", "vm.swappiness": 10},
+])
+def test_a_survey_cannot_set_a_sysctl_outside_the_oom_table(extra):
+    query = P.host_query(config(sysctl_extra=extra))
+    assert query["failed"]
+    assert "hardening_sysctl_extra: kernel.core_pattern is not among the OOM and memory sysctls" in query["msg"]
+    assert "hardening_sysctl_allow_any: true set in the play" in query["msg"]
+
+
+def test_the_baseline_is_held_to_the_same_rule():
+    query = P.host_query(config(sysctl_baseline={"kernel.modprobe": "/tmp/x"}))
+    assert query["failed"] and "hardening_sysctl_baseline: kernel.modprobe" in query["msg"]
+
+
+def test_oom_and_memory_keys_need_no_permission():
+    query = P.host_query(config(sysctl_extra="vm.swappiness=10,vm.overcommit_memory=2,kernel.panic=10"))
+    assert not query["failed"], query
+
+
+@pytest.mark.parametrize("allow", ["true", "True", "yes", "1", 1])
+def test_allow_any_from_a_survey_answer_is_refused(allow):
+    query = P.host_query(config(sysctl_extra={"kernel.core_pattern": "core"}, sysctl_allow_any=allow))
+    assert query["failed"] and "hardening_sysctl_allow_any must be the boolean true or false" in query["msg"]
+
+
+def test_allow_any_set_in_the_play_as_a_boolean_lets_other_keys_through():
+    cfg = config(sysctl_extra={"kernel.core_pattern": "core"}, sysctl_allow_any=True)
+    query = P.host_query(cfg)
+    assert not query["failed"], query
+    assert "kernel.core_pattern" in query["sysctls"]

@@ -65,7 +65,7 @@ def test_report_then_render_every_format():
     assert report['summary']['unreachable_hosts'] == ['b']
     assert json.loads(oom_render(report, 'json')) == report
     assert oom_render(report, 'markdown').startswith('# OOM diagnosis report')
-    assert '<svg id="timeline"' in oom_render(report, 'html')
+    assert '<svg id="kills-by-day"' in oom_render(report, 'html')
     assert 'oomkit_oom_kills_total{host="a",cause="cgroup_limit"} 1' in oom_render(report, 'prometheus')
 
 

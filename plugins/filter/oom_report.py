@@ -29,7 +29,7 @@ description:
     protected (oom_score_adj 0 or more), kills counted by the kernel that no log shows, unreadable log sources.
   - The fleet overview has kills per cause per day, the most killed processes, units and cgroups, the hosts
     ranked by kills and a breakdown per inventory group.
-  - With O(partial), the report of one AWX job slice, to be merged by P(oomkit.linux.oom_merge#filter): every
+  - With O(partial), the report of one AWX job slice, to be merged by P(oomkit.linux.oom_merge#filter) - every
     event kept, the event query left to the merge.
   - Runs on the controller. An event query needs the C(jmespath) Python library.
 options:

@@ -90,3 +90,42 @@ def test_render_errors():
     del broken['summary']
     with pytest.raises(AnsibleFilterError, match='malformed report'):
         oom_render(broken, 'markdown')
+
+
+from ansible_collections.oomkit.linux.plugins.filter.oom_host_summary import FilterModule as SummaryFilters
+from ansible_collections.oomkit.linux.plugins.filter.oom_merge import FilterModule as MergeFilters
+from ansible_collections.oomkit.linux.plugins.filter.oom_stats import FilterModule as StatsFilters
+
+oom_host_summary = SummaryFilters().filters()['oom_host_summary']
+oom_merge = MergeFilters().filters()['oom_merge']
+oom_stats = StatsFilters().filters()['oom_stats']
+
+
+def test_summaries_partials_merge_and_stats_through_the_filters():
+    summaries = [oom_host_summary(facts(EVENTS), 'a', groups=['db'], max_events=1),
+                 oom_host_summary({'unreachable': True, 'msg': 'no route'}, 'b')]
+    assert len(summaries[0]['events']) == 1 and summaries[0]['events_not_sent'] == 1
+    assert summaries[1]['status'] == 'unreachable'
+    parts = [oom_report([s['name']], [s], partial={'run': '9', 'slice': '%d/2' % (i + 1)}) for i, s in enumerate(summaries)]
+    merged = oom_merge(parts)
+    assert merged['partial'] is None and merged['summary']['hosts_total'] == 2
+    assert merged['hosts'][0]['groups'] == ['db']
+    stats = oom_stats(merged, {'json': '/r/report.json'})
+    assert stats['report_files'] == {'json': '/r/report.json'} and stats['events_total'] == 1
+
+
+def test_summary_merge_and_stats_errors():
+    with pytest.raises(AnsibleFilterError, match='needs the host name'):
+        oom_host_summary({}, '')
+    with pytest.raises(AnsibleFilterError, match='max_events must be an integer of 0 or more'):
+        oom_host_summary({}, 'a', max_events='many')
+    with pytest.raises(AnsibleFilterError, match='groups must be a list'):
+        oom_host_summary({}, 'a', groups='db')
+    with pytest.raises(AnsibleFilterError, match='oom_merge needs a list of partial reports'):
+        oom_merge('report.json')
+    with pytest.raises(AnsibleFilterError, match='oom_merge: input 1 is a full report'):
+        oom_merge([oom_report(['a'], [facts([])])])
+    with pytest.raises(AnsibleFilterError, match='oom_report: diagnosis_slice must be N/M'):
+        oom_report(['a'], [facts([])], partial={'run': 'r', 'slice': '3/2'})
+    with pytest.raises(AnsibleFilterError, match='oom_stats needs a report'):
+        oom_stats({'events': []})

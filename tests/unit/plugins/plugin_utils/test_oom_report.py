@@ -540,3 +540,85 @@ def test_log_host_shown_when_the_log_names_another_host():
     page = R.render_html(report)
     assert '<td>loghost (log: db7.example.com)</td>' in page
     assert '<td>loghost</td>' in page
+
+
+# --- partial reports (AWX job slices) and their merge ------------------------------------------------------------
+
+def _fleet():
+    """Six hosts: two share a kernel event (containers), one is unreachable; groups from the inventory."""
+    shared = event(uptime=215.276724, killed_pid=12874, killed_comm='python3', cause='cgroup_limit',
+                   time='2026-11-26T01:00:00+00:00', memcg='/x', task_memcg='/x')
+    hosts = ['euler1', 'db7', 'c1', 'c2', 'ghost', 'plain']
+    results = [facts_result([SAMPLE]), facts_result([os.path.join(FIXTURES, 'kernel-5.10-openeuler-rfc3339.log')]),
+               config_only(events=[shared]), config_only(events=[dict(shared)]),
+               {'unreachable': True, 'msg': 'timeout'}, config_only({'vm.panic_on_oom': 1})]
+    groups = {'euler1': ['db'], 'db7': ['db'], 'c1': ['k8s'], 'c2': ['k8s']}
+    return hosts, results, groups
+
+
+def _slices(hosts, results, groups, count, **mark):
+    return [R.build_report(hosts[i::count], results[i::count], groups=groups, now=NOW,
+                           partial=R.partial_mark('wf-7', '%d/%d' % (i + 1, count), **mark))
+            for i in range(count)]
+
+
+@pytest.mark.parametrize('count', [1, 2, 3, 6])
+def test_merged_slices_equal_the_unsliced_report(count):
+    hosts, results, groups = _fleet()
+    parts = _slices(hosts, results, groups, count)
+    for part in parts:
+        assert part['partial']['run'] == 'wf-7' and part['partial']['slices'] == count
+    merged = R.merge_reports(parts, now=NOW)
+    whole = R.build_report(hosts, results, groups=groups, now=NOW)
+    assert merged == whole
+    # c1 and c2 landed in different slices (count 2 and 3), and their shared kernel event is still one
+    assert [e['seen_on'] for e in merged['events'] if e['killed_comm'] == 'python3'] == [['c1', 'c2']]
+
+
+@needs_jmespath
+def test_event_query_is_applied_by_the_merge():
+    hosts, results, groups = _fleet()
+    options = {'event_query': "[?cause=='cgroup_limit']"}
+    parts = [R.build_report(hosts[i::2], results[i::2], groups=groups, now=NOW, options=options,
+                            partial=R.partial_mark('r', None, 'p%d' % i)) for i in range(2)]
+    assert sum(p['summary']['events_total'] for p in parts) > 3   # partial reports keep every event
+    merged = R.merge_reports(parts, now=NOW)
+    assert merged == R.build_report(hosts, results, groups=groups, now=NOW, options=options)
+    assert set(e['cause'] for e in merged['events']) == {'cgroup_limit'}
+
+
+def test_merge_refuses_what_does_not_belong_together():
+    hosts, results, groups = _fleet()
+    parts = _slices(hosts, results, groups, 3)
+    cases = [
+        ([], 'no partial report to merge'),
+        (parts[:2], 'slice(s) 3 of 3 missing'),
+        (parts + [parts[0]], 'slice(s) 1 given more than once'),
+        ([parts[0], R.build_report(hosts, results, now=NOW)], 'input 2 is a full report'),
+        ([parts[0], dict(parts[1], schema_version=1)], 'input 2 has schema_version 1'),
+        ([parts[0], {'schema': 'other'}], 'input 2 is not an oomkit.linux diagnosis report'),
+        ([parts[0], dict(parts[1], partial=dict(parts[1]['partial'], run='wf-8'))], 'different runs (wf-7, wf-8)'),
+        (parts[:2] + [dict(parts[2], partial=dict(parts[2]['partial'], options=dict(parts[2]['partial']['options'],
+                                                                                      repeat_threshold=5)))],
+         'different report options'),
+    ]
+    for reports, message in cases:
+        with pytest.raises(R.ReportError, match=re.escape(message)):
+            R.merge_reports(reports)
+    twice = [R.build_report(hosts[:2], results[:2], now=NOW, partial=R.partial_mark('r', None, p)) for p in ('a', 'b')]
+    with pytest.raises(R.ReportError, match=re.escape('host euler1 is in two partial reports (a and b)')):
+        R.merge_reports(twice)
+    for spec in ('0/3', '4/3', 'two', '1/x'):
+        with pytest.raises(R.ReportError, match='diagnosis_slice must be N/M'):
+            R.partial_mark('r', spec)
+
+
+def test_partial_report_renders_and_validates():
+    jsonschema = pytest.importorskip('jsonschema')
+    hosts, results, groups = _fleet()
+    part = _slices(hosts, results, groups, 2)[0]
+    with open(SCHEMA_FILE) as handle:
+        validator = jsonschema.Draft202012Validator(json.load(handle))
+    assert not list(validator.iter_errors(json.loads(R.render_json(part))))
+    assert 'Partial report' in R.render_html(part)
+    assert 'partial report of slice 1 of run wf-7' in R.render_markdown(part)

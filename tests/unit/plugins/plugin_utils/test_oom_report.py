@@ -606,7 +606,7 @@ def test_merge_refuses_what_does_not_belong_together():
         with pytest.raises(R.ReportError, match=re.escape(message)):
             R.merge_reports(reports)
     twice = [R.build_report(hosts[:2], results[:2], now=NOW, partial=R.partial_mark('r', None, p)) for p in ('a', 'b')]
-    with pytest.raises(R.ReportError, match=re.escape('host euler1 is in two partial reports (a and b)')):
+    with pytest.raises(R.ReportError, match=re.escape('host db7 is in two partial reports (a and b)')):
         R.merge_reports(twice)
     for spec in ('0/3', '4/3', 'two', '1/x'):
         with pytest.raises(R.ReportError, match='diagnosis_slice must be N/M'):

@@ -294,6 +294,9 @@ def host_observations(record, host_events, opts):
     covered = set(id(e) for f in found for e in f['events'])
     found += _service_rules(record['name'], host_events, covered, opts)
     found += _cause_rules(record['name'], host_events, opts)
+    # a finding never rests on unverified events alone (oom_facts marks an event verified=false when its
+    # report could not be confirmed, for example lines a log relay could have forged)
+    found = [f for f in found if not f['events'] or any(e.get('verified') is not False for e in f['events'])]
     found += _config_rules(record, len(host_events), opts)
     return found
 

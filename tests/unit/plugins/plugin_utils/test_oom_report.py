@@ -622,3 +622,13 @@ def test_partial_report_renders_and_validates():
     assert not list(validator.iter_errors(json.loads(R.render_json(part))))
     assert 'Partial report' in R.render_html(part)
     assert 'partial report of slice 1 of run wf-7' in R.render_markdown(part)
+
+
+def test_no_finding_rests_on_unverified_events_alone():
+    kills = [event(uptime=float(i), killed_pid=i, killed_comm='app', cause='system_memory', anon_rss_kb=5000,
+                   time='2026-11-2%dT00:00:00+00:00' % i, verified=False) for i in (1, 2, 3)]
+    report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
+    assert report['findings'] == [] and report['summary']['events_total'] == 3
+    kills[0]['verified'] = True
+    report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
+    assert rules(report) == ['repeated_kill', 'system_memory_exhausted']

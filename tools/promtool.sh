@@ -10,8 +10,8 @@ if [ ! -x "$bin" ]; then
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   (cd "$work" && { apt-get download -qq prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq prometheus >/dev/null; }; })
-  deb="$(ls "$work"/prometheus_*.deb)"
-  dpkg -x "$deb" "$work/root"
+  debs=("$work"/prometheus_*.deb)
+  dpkg -x "${debs[0]}" "$work/root"
   mkdir -p "$dest/usr/bin"
   cp "$work/root/usr/bin/promtool" "$bin.tmp"
   mv "$bin.tmp" "$bin"

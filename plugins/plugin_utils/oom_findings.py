@@ -124,7 +124,7 @@ def _service_rules(host, host_events, covered, opts):
             evidence.append('resident memory at each kill (kB): %s' % ', '.join(str(s) for s in known[-12:]))
         if growing:
             out.append(_observation(
-                'repeated_kill_growing', 'high', host, subject, '%s is killed again and again, larger each time' % comm,
+                'repeated_kill_growing', 'high', host, subject, '%s is killed again and again, larger each time' % subject,
                 '%s%s was OOM-killed %d times and its resident memory grew from %skB to %skB between kills: '
                 'a memory leak is likely.' % (comm, where, len(sv_events), known[0], known[-1]),
                 'Look for a leak in %s (heap dumps, memory profiling), restart it on a schedule as a stop-gap, '
@@ -132,7 +132,7 @@ def _service_rules(host, host_events, covered, opts):
                 evidence, sv_events))
         elif not all(id(e) in covered for e in sv_events):
             out.append(_observation(
-                'repeated_kill', 'medium', host, subject, '%s is OOM-killed again and again' % comm,
+                'repeated_kill', 'medium', host, subject, '%s is OOM-killed again and again' % subject,
                 '%s%s was chosen as the OOM victim %d times.' % (comm, where, len(sv_events)),
                 'Check whether %s needs more memory than it is given, and whether it is the right victim '
                 '(oomkit.linux.oom_score_adj / OOMScoreAdjust=).' % comm,

@@ -158,7 +158,9 @@ def test_each_slice_wrote_a_partial_report(runs):
         assert [h['name'] for h in partial['hosts']] == sorted((h[0] for h in HOSTS[number - 1::SLICES]),
                                                                key=lambda n: (n.rstrip('0123456789'), int(n[-1])))
     # a slice writes its partial report only: the fleet report is the merge's
-    assert not os.path.exists(os.path.join(runs['shared'], 'report.json.partial'))
+    for number, stats in enumerate(runs['slice_stats'], 1):
+        files = stats['artifact_data']['oomkit_diagnosis']['report_files']
+        assert files == {'json': os.path.join(run_dir, 'job-%d.json' % (100 + number))}
 
 
 def test_merged_report_equals_the_unsliced_report(runs):

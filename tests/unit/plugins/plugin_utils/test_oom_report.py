@@ -632,3 +632,19 @@ def test_no_finding_rests_on_unverified_events_alone():
     kills[0]['verified'] = True
     report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
     assert rules(report) == ['repeated_kill', 'system_memory_exhausted']
+
+
+def test_markdown_is_one_screen_at_a_thousand_hosts_and_links_nothing():
+    hosts = ['web%d' % i for i in range(1000)]
+    results = [config_only(events=[event(uptime=float(k), killed_pid=100 * i + k, killed_comm='proc%d' % (k % 30),
+                                         cause=R.CAUSES[k % len(R.CAUSES)], memcg='/http://evil.example/www.x%d' % k,
+                                         time='2026-11-%02dT01:00:00+00:00' % (1 + k % 28)) for k in range(25)])
+               for i in range(1000)]
+    groups = dict((h, ['g%d' % (i % 40), '[link](http://evil.example)']) for i, h in enumerate(hosts))
+    text = R.render_markdown(R.build_report(hosts, results, groups=groups, now=NOW))
+    assert len(text.splitlines()) <= 40
+    assert 'http://' not in text and 'www.' not in text and not re.search(r'(?<!\\)\]\(', text)
+    assert '\\[link\\]' in text  # the group name is shown, escaped
+    page = R.render_html(R.build_report(hosts[:3], results[:3], groups=groups, now=NOW))
+    assert 'href=' not in page and '<span class="chip">[link](http://evil.example)</span>' in page
+    assert page.count('<details class="host">') == 3

@@ -290,13 +290,13 @@ def _config_rules(record, kills_seen, opts):
 
 def host_observations(record, host_events, opts):
     """Every rule on one host: its record (a host summary) and its events (oldest first)."""
-    found = _cgroup_rules(record['name'], host_events, record.get('cgroup_usage') or {}, opts)
+    # a finding never rests on unverified events (oom_facts' verified: false, a text-log line tagged
+    # kernel that the kernel's own record lacks); they stay in the event list and the counts
+    verified = [e for e in host_events if e.get('verified') is not False]
+    found = _cgroup_rules(record['name'], verified, record.get('cgroup_usage') or {}, opts)
     covered = set(id(e) for f in found for e in f['events'])
-    found += _service_rules(record['name'], host_events, covered, opts)
-    found += _cause_rules(record['name'], host_events, opts)
-    # a finding never rests on unverified events alone (oom_facts marks an event verified=false when its
-    # report could not be confirmed, for example lines a log relay could have forged)
-    found = [f for f in found if not f['events'] or any(e.get('verified') is not False for e in f['events'])]
+    found += _service_rules(record['name'], verified, covered, opts)
+    found += _cause_rules(record['name'], verified, opts)
     found += _config_rules(record, len(host_events), opts)
     return found
 

@@ -31,9 +31,10 @@ CAUSE_COLOURS = {
     'numa_node_or_policy': '#9467bd',
     'cpuset': '#8c564b',
     'fragmentation': '#ff7f0e',
+    'manual': '#bcbd22',
     'unknown': '#7f7f7f',
 }
-OTHER_COLOUR = '#bcbd22'
+OTHER_COLOUR = '#e377c2'
 
 
 def cause_of(event):

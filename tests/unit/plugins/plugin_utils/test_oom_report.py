@@ -629,9 +629,10 @@ def test_no_finding_rests_on_unverified_events_alone():
                    time='2026-11-2%dT00:00:00+00:00' % i, verified=False) for i in (1, 2, 3)]
     report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
     assert report['findings'] == [] and report['summary']['events_total'] == 3
-    kills[0]['verified'] = True
+    kills[0]['verified'] = kills[1]['verified'] = True
     report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
     assert rules(report) == ['repeated_kill', 'system_memory_exhausted']
+    assert finding(report, 'repeated_kill')['events_count'] == 2  # the unverified kill is not evidence
 
 
 def test_markdown_is_one_screen_at_a_thousand_hosts_and_links_nothing():

@@ -167,6 +167,9 @@ def _overview(report):
     else:
         out.append('<p class="muted">No host has a kill or a finding.</p>')
     out.append('<h3>Inventory groups</h3>')
+    if fleet.get('all_kills_in_groups'):
+        out.append('<p id="all-kills-in-group"><b>All kills are in group %s.</b></p>'
+                   % ' and in group '.join(h(g) for g in fleet['all_kills_in_groups']))
     out.append(_table('groups', ('group', 'hosts', 'diagnosed', 'with kills', 'kills', 'share of kills', 'kills by cause'),
                       [(h(g['name']), h(g['hosts']), h(g['hosts_ok']), h(g['hosts_with_kills']), h(g['kills']),
                         h('%s%%' % g['kills_share_percent']),

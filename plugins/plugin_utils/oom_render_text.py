@@ -83,6 +83,8 @@ def render_markdown(report):
         if fleet['top_cgroups']:
             out.append('- Cgroups with most kills: %s.' % _tops(fleet['top_cgroups'][:5]))
         groups = [g for g in fleet['groups'] if g['kills']]
+        if fleet.get('all_kills_in_groups'):
+            out.append('- All kills are in group %s.' % ' and in group '.join(md(g) for g in fleet['all_kills_in_groups']))
         if groups:
             out.append('- Kills by group: %s.' % ', '.join(
                 '%s %s%% (%d kill(s) on %d of %d host(s))' % (md(g['name']), g['kills_share_percent'], g['kills'],

@@ -250,6 +250,8 @@ def fleet_overview(events, records, epoch_of):
         entry['kills_share_percent'] = round(100.0 * entry['kills'] / total_kills, 1) if total_kills else 0.0
         entry['kills_by_cause'] = dict(sorted(entry['kills_by_cause'].items()))
         group_list.append(entry)
+    # groups that hold every kill of the fleet ("all kills are in group db")
+    holding_all = [g['name'] for g in group_list if total_kills and g['kills'] == total_kills and g['name'] != UNGROUPED]
     ranked = sorted((r for r in records if r['events'] or r['findings']),
                     key=lambda r: (-r['events'], -len(r['findings']), natural_key(r['name'])))[:HOSTS_RANKED]
     return {
@@ -263,6 +265,7 @@ def fleet_overview(events, records, epoch_of):
                           'worst': min((f['severity'] for f in r['findings']), key=SEVERITY_RANK.get, default=None),
                           'groups': r['groups'], 'status': r['status']} for r in ranked],
         'groups': group_list,
+        'all_kills_in_groups': holding_all,
     }
 
 

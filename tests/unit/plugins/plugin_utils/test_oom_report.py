@@ -489,6 +489,9 @@ def test_identical_hosts_give_one_finding_per_problem():
     only_db = R.build_report(hosts[:3], results[:3], groups={'web1': ['db'], 'web2': ['db'], 'web3': ['db']}, now=NOW)
     assert [(g['name'], g['kills_share_percent']) for g in only_db['fleet']['groups']] == [('db', 100.0)]
     assert 'Kills by group: db 100.0% (6 kill(s) on 3 of 3 host(s))' in R.render_markdown(only_db)
+    assert only_db['fleet']['all_kills_in_groups'] == ['db'] and fleet['all_kills_in_groups'] == []
+    assert '- All kills are in group db.' in R.render_markdown(only_db)
+    assert '<b>All kills are in group db.</b>' in R.render_html(only_db)
 
 
 def test_host_summary_keeps_only_what_the_report_uses_and_caps_events():

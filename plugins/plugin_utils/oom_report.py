@@ -301,6 +301,7 @@ def _build(summaries, options, partial, now):
     unfiltered = len(events)
     if opts['event_query'] and partial is None:
         events = _apply_query(events, opts['event_query'])
+        shared = sum(len(e['seen_on']) - 1 for e in events)
 
     by_host = dict((r['name'], []) for r in summaries)
     for event in events:

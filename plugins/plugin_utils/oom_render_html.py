@@ -19,10 +19,10 @@ from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common imp
     CAUSE_COLOURS, CAUSES, OTHER_COLOUR)
 
 MAX_DAYS = 92           # days drawn in the chart (the newest)
-MAX_NEWEST_KILLS = 50   # rows of the fleet's newest kills
+MAX_NEWEST_KILLS = 20   # rows of the fleet's newest kills
 MAX_HOST_KILLS = 50     # rows of kills in one host's section
 HOSTS_PER_SECTION = 50
-MAX_FINDING_HOSTS = 12  # host names shown in a finding's row before "and N more"
+MAX_FINDING_HOSTS = 6   # host names shown in a finding's row before "and N more"
 
 
 def h(value):
@@ -98,7 +98,7 @@ td.n,th.n{text-align:right}
 .unreachable{color:#8b0000}ul.evidence{margin:0;padding-left:1.2em}
 details{margin:.2em 0}details>summary{cursor:pointer}details.section>summary{font-weight:bold;padding:.2em 0}
 details.host{margin-left:1.2em;border-left:3px solid #eee;padding-left:.6em}details.host[open]{border-left-color:#bbb}
-.muted{color:#666}.chip{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin:0 2px;font-size:.85em}
+#findings td:nth-child(3){width:48%}#findings td:nth-child(4){width:22%}.muted{color:#666}.chip{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin:0 2px;font-size:.85em}
 """
 
 
@@ -134,13 +134,19 @@ def _where(event):
     return text
 
 
-def _kills_table(table_id, events):
-    rows = [(h(e['id']), h(_when(e)), h(_where(e)), '<span class="mono">%s</span>' % h(e.get('killed_comm')),
-             h(e.get('killed_pid')), h(e.get('cause')), '<span class="mono">%s</span>' % h(e.get('memcg') or e.get('task_memcg')),
-             h(e.get('anon_rss_kb')), '<ul class="evidence">%s</ul>' % ''.join('<li>%s</li>' % h(v) for v in e.get('evidence') or []))
-            for e in events]
-    return _table(table_id, ('id', 'time', 'host', 'killed', 'pid', 'cause', 'cgroup', 'anon-rss kB', 'evidence'), rows,
-                  numeric=(4, 7))
+def _kills_table(table_id, events, evidence=True):
+    rows = []
+    for e in events:
+        row = [h(e['id']), h(_when(e)), h(_where(e)), '<span class="mono">%s</span>' % h(e.get('killed_comm')),
+               h(e.get('killed_pid')), h(e.get('cause')), '<span class="mono">%s</span>' % h(e.get('memcg') or e.get('task_memcg')),
+               h(e.get('anon_rss_kb'))]
+        if evidence:
+            lines = e.get('evidence') or []
+            row.append('<details><summary>%d line(s)</summary><ul class="evidence">%s</ul></details>' % (
+                len(lines), ''.join('<li>%s</li>' % h(v) for v in lines)) if lines else '-')
+        rows.append(row)
+    headers = ('id', 'time', 'host', 'killed', 'pid', 'cause', 'cgroup', 'anon-rss kB') + (('evidence',) if evidence else ())
+    return _table(table_id, headers, rows, numeric=(4, 7))
 
 
 def _overview(report):
@@ -189,15 +195,17 @@ def _findings(report):
         hosts = f['hosts']
         shown = ', '.join(h(x) for x in hosts[:MAX_FINDING_HOSTS])
         if len(hosts) > MAX_FINDING_HOSTS:
-            shown += ('<details><summary>and %d more</summary>%s</details>'
+            shown += (' <details><summary>and %d more</summary>%s</details>'
                       % (len(hosts) - MAX_FINDING_HOSTS, h(', '.join(hosts[MAX_FINDING_HOSTS:]))))
         when = h(f['first']) if f['first'] == f['last'] else '%s<br>%s' % (h(f['first']), h(f['last']))
-        rows.append((h(f['id']), _sev(f['severity']), '<b>%s</b><br>%s' % (h(f['title']), h(f['detail'])),
-                     '<b>%d</b>: %s' % (f['hosts_count'], shown), _chips(f['groups']), when,
-                     '<ul class="evidence">%s</ul>' % ''.join('<li>%s</li>' % h(e) for e in f['evidence']),
-                     h(f['recommendation'])))
-    out.append(_table('findings', ('id', 'severity', 'finding', 'hosts', 'groups', 'first / last', 'evidence',
-                                   'recommendation'), rows))
+        more = ('<details class="more"><summary>evidence and what to do</summary><p><b>What to do:</b> %s</p>'
+                '<ul class="evidence">%s</ul></details>' % (
+                    h(f['recommendation']), ''.join('<li>%s</li>' % h(e) for e in f['evidence'])))
+        rows.append((h(f['id']), _sev(f['severity']), '<b>%s</b><br>%s%s' % (h(f['title']), h(f['detail']), more),
+                     '<b>%d</b>: %s' % (f['hosts_count'], shown),
+                     ' '.join('<span class="chip">%s %d</span>' % (h(g), n) for g, n in f['groups'].items()) or '-',
+                     when))
+    out.append(_table('findings', ('id', 'severity', 'finding', 'hosts', 'groups', 'first / last'), rows))
     return out
 
 
@@ -273,7 +281,7 @@ def render_html(report):
     out.append('<h2 id="kills-title">Newest kills</h2>')
     if report['events']:
         newest = report['events'][-MAX_NEWEST_KILLS:]
-        out.append(_kills_table('events', newest))
+        out.append(_kills_table('events', newest, evidence=False))
         total = s['events_total']
         if len(newest) < total:
             out.append('<p class="muted">The newest %d of %d kills; each host\'s section below lists its own%s.</p>' % (

@@ -193,7 +193,7 @@ def main():
                   'peak memory %.1fx' % (
                       small, small * 10, per_host, big['build_s'] / fig['build_s'], big['build_cpu_s'] / fig['build_cpu_s'],
                       big['raw_build_s'] / fig['raw_build_s'], big['raw_build_cpu_s'] / fig['raw_build_cpu_s'],
-                big['render_s']['html'] / fig['render_s']['html'], big['peak_mb'] / max(fig['peak_mb'], 0.1)))
+                      big['render_s']['html'] / fig['render_s']['html'], big['peak_mb'] / max(fig['peak_mb'], 0.1)))
     with open(os.path.join(OUT, 'figures.json'), 'w') as handle:
         json.dump(rows, handle, indent=1)
     print('figures: %s' % os.path.join(OUT, 'figures.json'))

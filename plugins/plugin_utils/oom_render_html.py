@@ -52,13 +52,13 @@ def kills_by_day_svg(fleet, width=900, height=240):
     span = (last - first).days + 1
     peak = max(d['kills'] for d in days)
     slot = plot_w / float(span)
-    bar = max(min(slot * 0.8, 40.0), 1.0)
+    bar_width = max(min(slot * 0.8, 40.0), 1.0)
     parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" class="axisline"/>' % (left, top + plot_h, left + plot_w, top + plot_h))
     parts.append('<text x="%d" y="%d" class="axis" text-anchor="end">%d</text>' % (left - 6, top + 10, peak))
     parts.append('<text x="%d" y="%d" class="axis" text-anchor="end">0</text>' % (left - 6, top + plot_h))
     for day in days:
         offset = (datetime.date.fromisoformat(day['day']) - first).days
-        x = left + offset * slot + (slot - bar) / 2.0
+        x = left + offset * slot + (slot - bar_width) / 2.0
         y = float(top + plot_h)
         label = '%s: %d kill(s): %s' % (day['day'], day['kills'],
                                         ', '.join('%s %d' % (c, n) for c, n in sorted(day['by_cause'].items())))
@@ -70,7 +70,7 @@ def kills_by_day_svg(fleet, width=900, height=240):
             seg = plot_h * count / float(peak)
             y -= seg
             parts.append('<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>' % (
-                x, y, bar, seg, _colour(cause)))
+                x, y, bar_width, seg, _colour(cause)))
         parts.append('</g>')
     for fraction, anchor in ((0.0, 'start'), (0.5, 'middle'), (1.0, 'end')):
         when = first + datetime.timedelta(days=int(round((span - 1) * fraction)))
@@ -98,7 +98,8 @@ td.n,th.n{text-align:right}
 .unreachable{color:#8b0000}ul.evidence{margin:0;padding-left:1.2em}
 details{margin:.2em 0}details>summary{cursor:pointer}details.section>summary{font-weight:bold;padding:.2em 0}
 details.host{margin-left:1.2em;border-left:3px solid #eee;padding-left:.6em}details.host[open]{border-left-color:#bbb}
-#findings td:nth-child(3){width:48%}#findings td:nth-child(4){width:22%}.muted{color:#666}.chip{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin:0 2px;font-size:.85em}
+#findings td:nth-child(3){width:48%}#findings td:nth-child(4){width:22%}
+.muted{color:#666}.chip{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin:0 2px;font-size:.85em}
 """
 
 
@@ -218,8 +219,8 @@ def _host_section(record, events):
         h(', '.join(record.get('container_runtimes') or []) or ('no' if record.get('runs_containers') is False else None)),
         h(record.get('last_kill')), ('; <span class="unreachable">%s</span>' % h(record['message'])) if record.get('message') else '')]
     if record['findings']:
-        body.append('<p>Findings: %s</p>' % ', '.join('%s (%s, %s)' % (h(f['id']), h(f['rule']), h(f['severity']))
-                                                       for f in record['findings']))
+        body.append('<p>Findings: %s</p>' % ', '.join(
+            '%s (%s, %s)' % (h(f['id']), h(f['rule']), h(f['severity'])) for f in record['findings']))
     if events:
         shown = events[-MAX_HOST_KILLS:]
         body.append(_kills_table('kills-%s' % h(record['name']), shown))
@@ -300,5 +301,3 @@ def render_html(report):
         out.append('</ul>')
     out += ['</body>', '</html>', '']
     return '\n'.join(out)
-
-

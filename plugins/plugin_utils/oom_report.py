@@ -28,7 +28,7 @@ import datetime
 import gc
 
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import COMM_LEN
-from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_findings import RULES, fleet_findings, host_observations  # noqa: F401
+from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_findings import RULES, fleet_findings, host_observations
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import (  # noqa: F401 (re-exported)
     CAUSE_COLOURS, CAUSE_TEXT, CAUSES, SEVERITIES, SEVERITY_RANK, ReportError, as_int, cause_of, epoch, epoch_day,
     epoch_iso, jmespath_search, natural_key, parse_time, to_plain, unit_of, utc_iso)
@@ -37,6 +37,14 @@ from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_hosts impo
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_render_html import render_html  # noqa: F401
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_render_text import (  # noqa: F401
     md, prom_label, render_json, render_markdown, render_prometheus)
+
+__all__ = [
+    'CAUSES', 'CAUSE_COLOURS', 'CAUSE_TEXT', 'EVENT_FIELDS', 'HOST_STATES', 'REPORT_EVENT_FIELDS', 'RULES', 'SCHEMA',
+    'SCHEMA_VERSION', 'SEVERITIES', 'SEVERITY_RANK', 'ReportError', 'build_from_summaries', 'build_report',
+    'host_summary', 'jmespath_search', 'md', 'merge_options', 'merge_reports', 'parse_time', 'partial_mark',
+    'prom_label', 'render', 'render_html', 'render_json', 'render_markdown', 'render_prometheus', 'stats',
+    'summaries_of', 'to_plain',
+]
 
 SCHEMA = 'oomkit.linux.diagnosis.report'
 SCHEMA_VERSION = 2
@@ -522,4 +530,3 @@ def stats(report, files=None):
     if files is not None:
         out['report_files'] = dict(files)
     return out
-

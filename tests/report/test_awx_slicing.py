@@ -97,7 +97,7 @@ def _start(pdd, ident):
 
 
 def _finish(proc, pdd, ident):
-    out, _ = proc.communicate(timeout=900)
+    out = proc.communicate(timeout=900)[0]
     with open(os.path.join(pdd, 'artifacts', ident, 'rc')) as handle:
         rc = int(handle.read().strip())
     assert proc.returncode == 0 and rc == 0, out.decode('utf-8', 'replace')[-4000:]

@@ -19,13 +19,19 @@ needs_jmespath = pytest.mark.skipif(not HAS_JMESPATH, reason='jmespath is not in
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.oomkit.linux.plugins.filter.oom_host_summary import FilterModule as SummaryFilters
+from ansible_collections.oomkit.linux.plugins.filter.oom_merge import FilterModule as MergeFilters
 from ansible_collections.oomkit.linux.plugins.filter.oom_query import FilterModule as QueryFilters
 from ansible_collections.oomkit.linux.plugins.filter.oom_render import FilterModule as RenderFilters
 from ansible_collections.oomkit.linux.plugins.filter.oom_report import FilterModule as ReportFilters
+from ansible_collections.oomkit.linux.plugins.filter.oom_stats import FilterModule as StatsFilters
 
 oom_query = QueryFilters().filters()['oom_query']
 oom_render = RenderFilters().filters()['oom_render']
 oom_report = ReportFilters().filters()['oom_report']
+oom_host_summary = SummaryFilters().filters()['oom_host_summary']
+oom_merge = MergeFilters().filters()['oom_merge']
+oom_stats = StatsFilters().filters()['oom_stats']
 
 EVENTS = [
     {'killed_comm': 'java', 'cause': 'cgroup_limit', 'anon_rss_kb': 2079412, 'memcg': '/batch', 'uptime': 1.0,
@@ -91,14 +97,6 @@ def test_render_errors():
     with pytest.raises(AnsibleFilterError, match='malformed report'):
         oom_render(broken, 'markdown')
 
-
-from ansible_collections.oomkit.linux.plugins.filter.oom_host_summary import FilterModule as SummaryFilters
-from ansible_collections.oomkit.linux.plugins.filter.oom_merge import FilterModule as MergeFilters
-from ansible_collections.oomkit.linux.plugins.filter.oom_stats import FilterModule as StatsFilters
-
-oom_host_summary = SummaryFilters().filters()['oom_host_summary']
-oom_merge = MergeFilters().filters()['oom_merge']
-oom_stats = StatsFilters().filters()['oom_stats']
 
 
 def test_summaries_partials_merge_and_stats_through_the_filters():

@@ -481,8 +481,8 @@ def test_identical_hosts_give_one_finding_per_problem():
     fleet = report['fleet']
     assert fleet['top_units'][0] == {'name': 'app.service', 'kills': 2000, 'hosts': 1000}
     assert fleet['top_processes'][0] == {'name': 'java', 'kills': 2000, 'hosts': 1000}
-    assert [(g['name'], g['kills'], g['kills_share_percent']) for g in fleet['groups']] == [('web', 1800, 90.0),
-                                                                                           ('db', 200, 10.0)]
+    shares = [(g['name'], g['kills'], g['kills_share_percent']) for g in fleet['groups']]
+    assert shares == [('web', 1800, 90.0), ('db', 200, 10.0)]
     assert [d['kills'] for d in fleet['kills_by_day']] == [1000, 1000]
     assert len(fleet['hosts_ranked']) == 20
     # everything in one group: the breakdown says so
@@ -593,6 +593,7 @@ def test_event_query_is_applied_by_the_merge():
 def test_merge_refuses_what_does_not_belong_together():
     hosts, results, groups = _fleet()
     parts = _slices(hosts, results, groups, 3)
+    other_options = dict(parts[2]['partial']['options'], repeat_threshold=5)
     cases = [
         ([], 'no partial report to merge'),
         (parts[:2], 'slice(s) 3 of 3 missing'),
@@ -601,8 +602,7 @@ def test_merge_refuses_what_does_not_belong_together():
         ([parts[0], dict(parts[1], schema_version=1)], 'input 2 has schema_version 1'),
         ([parts[0], {'schema': 'other'}], 'input 2 is not an oomkit.linux diagnosis report'),
         ([parts[0], dict(parts[1], partial=dict(parts[1]['partial'], run='wf-8'))], 'different runs (wf-7, wf-8)'),
-        (parts[:2] + [dict(parts[2], partial=dict(parts[2]['partial'], options=dict(parts[2]['partial']['options'],
-                                                                                      repeat_threshold=5)))],
+        (parts[:2] + [dict(parts[2], partial=dict(parts[2]['partial'], options=other_options))],
          'different report options'),
     ]
     for reports, message in cases:

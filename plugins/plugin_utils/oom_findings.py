@@ -12,6 +12,8 @@ hosts. Every rule is linear in the host's events, and the grouping is linear in 
 
 from __future__ import annotations
 
+import heapq
+
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import (
     SEVERITY_RANK, as_int, epoch_iso, natural_key)
 
@@ -317,9 +319,11 @@ def fleet_findings(observations, groups_of, epoch_of, min_severity):
         problems.setdefault((obs['rule'], obs['subject']), []).append(obs)
     findings = []
     for (rule, subject), seen in problems.items():
-        seen.sort(key=lambda o: (SEVERITY_RANK[o['severity']], natural_key(o['host'])))
+        # the observations come in natural host order (the report sorts the hosts once); a stable sort by
+        # severity keeps that order within each severity
+        hosts = list(dict.fromkeys(o['host'] for o in seen))
+        seen.sort(key=lambda o: SEVERITY_RANK[o['severity']])
         worst = seen[0]
-        hosts = sorted(set(o['host'] for o in seen), key=natural_key)
         groups = {}
         for host in hosts:
             for group in groups_of.get(host) or []:
@@ -341,7 +345,7 @@ def fleet_findings(observations, groups_of, epoch_of, min_severity):
                 evidence.append('... and %d more host(s)' % (len(seen) - MAX_EVIDENCE_HOSTS))
             title = '%s, on %d hosts' % (worst['title'], len(hosts))
             detail = 'On %s (the worst of %d hosts): %s' % (worst['host'], len(hosts), worst['detail'])
-        ids = sorted(events, key=lambda i: int(i[1:]))
+        ids = ['E%d' % n for n in heapq.nsmallest(MAX_FINDING_EVENT_IDS, (int(i[1:]) for i in events))]
         findings.append({
             'rule': rule, 'severity': worst['severity'], 'subject': subject, 'subject_type': RULES[rule],
             'title': title, 'detail': detail, 'recommendation': worst['recommendation'], 'evidence': evidence,
@@ -350,7 +354,7 @@ def fleet_findings(observations, groups_of, epoch_of, min_severity):
                                       for s in sorted(set(o['severity'] for o in seen), key=SEVERITY_RANK.get)),
             'groups': dict(sorted(groups.items())),
             'first': epoch_iso(min(times)) if times else None, 'last': epoch_iso(max(times)) if times else None,
-            'events_count': len(ids), 'event_ids': ids[:MAX_FINDING_EVENT_IDS],
+            'events_count': len(events), 'event_ids': ids,
             '_host_severity': dict((o['host'], o['severity']) for o in seen),
         })
     findings.sort(key=lambda f: (SEVERITY_RANK[f['severity']], -f['hosts_count'], f['rule'], natural_key(f['subject'])))

@@ -287,13 +287,21 @@ def build_from_summaries(summaries, options=None, partial=None, now=None):
     # The report makes hundreds of thousands of small containers and no reference cycle: the cyclic
     # garbage collector would walk them over and over (half the time at 1,000 hosts, growing faster
     # than the fleet). Reference counting frees everything anyway.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _no_cyclic_gc():
         return _build(summaries, options, partial, now)
-    finally:
-        if enabled:
+
+
+class _no_cyclic_gc(object):  # pylint: disable=invalid-name
+    """Pause the cyclic garbage collector (re-entrant: restores what it found)."""
+
+    def __enter__(self):
+        self.enabled = gc.isenabled()  # pylint: disable=attribute-defined-outside-init
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.enabled:
             gc.enable()
+        return False
 
 
 def _build(summaries, options, partial, now):
@@ -414,13 +422,14 @@ def build_report(hosts, oom_results, probe_results=None, active_hosts=None, opti
     active = set(str(h) for h in active_hosts) if active_hosts is not None else set(hosts)
     groups = groups or {}
     summaries = []
-    for name, result, probe in zip(hosts, oom_results, probe_results):
-        if is_summary(result):
-            summaries.append(result)
-        else:
-            summaries.append(host_summary(name, result, probe, name in active, groups.get(name) or (),
-                                          opts['max_host_events']))
-    return build_from_summaries(summaries, opts, partial=partial, now=now)
+    with _no_cyclic_gc():
+        for name, result, probe in zip(hosts, oom_results, probe_results):
+            if is_summary(result):
+                summaries.append(result)
+            else:
+                summaries.append(host_summary(name, result, probe, name in active, groups.get(name) or (),
+                                              opts['max_host_events']))
+        return build_from_summaries(summaries, opts, partial=partial, now=now)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ attacker-controlled: the renderers escape it for their format.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gc
 
@@ -291,17 +292,16 @@ def build_from_summaries(summaries, options=None, partial=None, now=None):
         return _build(summaries, options, partial, now)
 
 
-class _no_cyclic_gc(object):  # pylint: disable=invalid-name
-    """Pause the cyclic garbage collector (re-entrant: restores what it found)."""
-
-    def __enter__(self):
-        self.enabled = gc.isenabled()  # pylint: disable=attribute-defined-outside-init
-        gc.disable()
-
-    def __exit__(self, *exc):
-        if self.enabled:
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector (nests: restores what it found)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
             gc.enable()
-        return False
 
 
 def _build(summaries, options, partial, now):

@@ -24,12 +24,12 @@ export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
-        testbed venv collection clean browser
+        testbed venv collection clean browser report-tools
 
 help:
 	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
 	@echo "make test         every test: sanity, units, integration, lint, docs, molecule"
-	@echo "make sanity|units|integration|lint|docs|molecule [SCENARIO=name]|bench"
+	@echo "make sanity|units|integration|lint|docs|browser|report-tools|molecule [SCENARIO=name]|bench"
 
 ## --- set-up ------------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ demo: collection
 
 ## --- tests -------------------------------------------------------------------------------------
 
-test: sanity units integration lint docs browser molecule
+test: sanity units integration lint docs browser report-tools molecule
 	@echo "make test: all green"
 
 sanity: collection
@@ -88,6 +88,12 @@ changelog-lint: venv
 browser: collection
 	tools/apt-ensure.sh chromium chromium-driver
 	PYTHONPATH=$(LIVE_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+
+# The report's outputs through the ecosystem's own tools: promtool (Debian's prometheus package, only
+# the binary unpacked into .tmp, no server) on every textfile shape, and ansible-runner running a
+# sliced diagnosis the way AWX does (three slices in parallel, then oomkit.linux.diagnose_merge).
+report-tools: collection
+	PROMTOOL="$$(tools/promtool.sh)" PYTHONPATH=$(LIVE_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/report
 
 molecule: collection testbed
 	tools/molecule.sh $(SCENARIO)

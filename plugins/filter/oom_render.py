@@ -12,13 +12,18 @@ author: oomkit maintainers (@oomkit)
 description:
   - Turns the report built by P(oomkit.linux.oom_report#filter) into one of four documents.
   - V(json) - the report itself, indented, keys sorted (stable, versioned schema).
-  - V(markdown) - a summary, the findings and the newest kills, short enough for a ticket.
-  - V(html) - a self-contained page (no external asset, no script; a Content-Security-Policy forbids any)
-    with summary cards, an inline SVG timeline of kills per host, findings, hosts and kills.
-  - V(prometheus) - text exposition format for node_exporter's textfile collector
-    (C(oomkit_oom_kills_total{host,cause}), C(oomkit_oom_last_kill_timestamp_seconds{host}),
-    C(oomkit_diagnosis_findings{host,severity,rule}), C(oomkit_diagnosis_host_up{host,status}),
-    C(oomkit_vmstat_oom_kill{host}), C(oomkit_diagnosis_last_run_timestamp_seconds)).
+  - V(markdown) - the fleet in one screen for a ticket - counts, kills by cause, the most killed processes,
+    units and cgroups, groups, hosts, the ten most severe findings; no link.
+  - V(html) - a self-contained page (no external asset, no script; a Content-Security-Policy forbids any) - the
+    fleet overview (kills per cause per day as stacked bars in inline SVG, top processes, units and cgroups,
+    hosts ranked, inventory groups), the findings, the newest kills, then every host in a collapsed section.
+  - V(prometheus) - text exposition format for node_exporter's textfile collector that C(promtool check metrics)
+    accepts. Counters C(oomkit_oom_kills_total{host,cause}) (every cause, zero included, for every diagnosed host)
+    and C(oomkit_vmstat_oom_kill_total{host}); gauges C(oomkit_oom_last_kill_timestamp_seconds{host}),
+    C(oomkit_diagnosis_findings{host,severity}) (every severity), C(oomkit_diagnosis_rule_hosts{rule}) (every rule),
+    C(oomkit_diagnosis_host_up{host}), C(oomkit_diagnosis_host_state{host,state}) (a state set - every state, 1 for
+    the current one) and C(oomkit_diagnosis_last_run_timestamp_seconds). No label set changes when a host's
+    state or findings change.
   - Process names, cgroup paths and every other string that comes from a log are attacker-controlled; each
     format escapes them (HTML entities, Markdown escapes, Prometheus label escapes).
 options:

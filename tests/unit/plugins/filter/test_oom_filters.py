@@ -19,13 +19,19 @@ needs_jmespath = pytest.mark.skipif(not HAS_JMESPATH, reason='jmespath is not in
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.oomkit.linux.plugins.filter.oom_host_summary import FilterModule as SummaryFilters
+from ansible_collections.oomkit.linux.plugins.filter.oom_merge import FilterModule as MergeFilters
 from ansible_collections.oomkit.linux.plugins.filter.oom_query import FilterModule as QueryFilters
 from ansible_collections.oomkit.linux.plugins.filter.oom_render import FilterModule as RenderFilters
 from ansible_collections.oomkit.linux.plugins.filter.oom_report import FilterModule as ReportFilters
+from ansible_collections.oomkit.linux.plugins.filter.oom_stats import FilterModule as StatsFilters
 
 oom_query = QueryFilters().filters()['oom_query']
 oom_render = RenderFilters().filters()['oom_render']
 oom_report = ReportFilters().filters()['oom_report']
+oom_host_summary = SummaryFilters().filters()['oom_host_summary']
+oom_merge = MergeFilters().filters()['oom_merge']
+oom_stats = StatsFilters().filters()['oom_stats']
 
 EVENTS = [
     {'killed_comm': 'java', 'cause': 'cgroup_limit', 'anon_rss_kb': 2079412, 'memcg': '/batch', 'uptime': 1.0,
@@ -65,7 +71,7 @@ def test_report_then_render_every_format():
     assert report['summary']['unreachable_hosts'] == ['b']
     assert json.loads(oom_render(report, 'json')) == report
     assert oom_render(report, 'markdown').startswith('# OOM diagnosis report')
-    assert '<svg id="timeline"' in oom_render(report, 'html')
+    assert '<svg id="kills-by-day"' in oom_render(report, 'html')
     assert 'oomkit_oom_kills_total{host="a",cause="cgroup_limit"} 1' in oom_render(report, 'prometheus')
 
 
@@ -90,3 +96,34 @@ def test_render_errors():
     del broken['summary']
     with pytest.raises(AnsibleFilterError, match='malformed report'):
         oom_render(broken, 'markdown')
+
+
+
+def test_summaries_partials_merge_and_stats_through_the_filters():
+    summaries = [oom_host_summary(facts(EVENTS), 'a', groups=['db'], max_events=1),
+                 oom_host_summary({'unreachable': True, 'msg': 'no route'}, 'b')]
+    assert len(summaries[0]['events']) == 1 and summaries[0]['events_not_sent'] == 1
+    assert summaries[1]['status'] == 'unreachable'
+    parts = [oom_report([s['name']], [s], partial={'run': '9', 'slice': '%d/2' % (i + 1)}) for i, s in enumerate(summaries)]
+    merged = oom_merge(parts)
+    assert merged['partial'] is None and merged['summary']['hosts_total'] == 2
+    assert merged['hosts'][0]['groups'] == ['db']
+    stats = oom_stats(merged, {'json': '/r/report.json'})
+    assert stats['report_files'] == {'json': '/r/report.json'} and stats['events_total'] == 1
+
+
+def test_summary_merge_and_stats_errors():
+    with pytest.raises(AnsibleFilterError, match='needs the host name'):
+        oom_host_summary({}, '')
+    with pytest.raises(AnsibleFilterError, match='max_events must be an integer of 0 or more'):
+        oom_host_summary({}, 'a', max_events='many')
+    with pytest.raises(AnsibleFilterError, match='groups must be a list'):
+        oom_host_summary({}, 'a', groups='db')
+    with pytest.raises(AnsibleFilterError, match='oom_merge needs a list of partial reports'):
+        oom_merge('report.json')
+    with pytest.raises(AnsibleFilterError, match='oom_merge: input 1 is a full report'):
+        oom_merge([oom_report(['a'], [facts([])])])
+    with pytest.raises(AnsibleFilterError, match='oom_report: diagnosis_slice must be N/M'):
+        oom_report(['a'], [facts([])], partial={'run': 'r', 'slice': '3/2'})
+    with pytest.raises(AnsibleFilterError, match='oom_stats needs a report'):
+        oom_stats({'events': []})

@@ -79,11 +79,19 @@ def probe(processes=(), runtimes=(), cgroups=None, in_container=False):
 
 
 def rules(report, host=None):
-    return sorted(f['rule'] for f in report['findings'] if host is None or f['host'] == host)
+    return sorted(f['rule'] for f in report['findings'] if host is None or host in f['hosts'])
+
+
+def host_severity(report, rule, host):
+    """This host's severity of the finding of a rule (the per-host view under the fleet finding)."""
+    record = next(r for r in report['hosts'] if r['name'] == host)
+    found = [f['severity'] for f in record['findings'] if f['rule'] == rule]
+    assert len(found) == 1, (rule, host, record['findings'])
+    return found[0]
 
 
 def finding(report, rule, host=None):
-    found = [f for f in report['findings'] if f['rule'] == rule and (host is None or f['host'] == host)]
+    found = [f for f in report['findings'] if f['rule'] == rule and (host is None or host in f['hosts'])]
     assert len(found) == 1, (rule, report['findings'])
     return found[0]
 
@@ -117,9 +125,11 @@ def test_sample_report_counts_every_cause_and_ignores_userspace_noise(sample_rep
 
 def test_sample_report_schema_is_stable(sample_report):
     assert sample_report['schema'] == 'oomkit.linux.diagnosis.report'
-    assert sample_report['schema_version'] == 1
-    assert sorted(sample_report) == ['events', 'events_truncated', 'failed_hosts', 'findings', 'generated_at', 'hosts',
-                                     'parameters', 'schema', 'schema_version', 'summary', 'title', 'unreachable_hosts']
+    assert sample_report['schema_version'] == 2
+    assert sorted(sample_report) == ['events', 'events_truncated', 'failed_hosts', 'findings', 'fleet', 'generated_at',
+                                     'hosts', 'parameters', 'partial', 'schema', 'schema_version', 'summary', 'title',
+                                     'unreachable_hosts']
+    assert sample_report['partial'] is None
     assert sample_report['generated_at'] == '2026-11-26T12:00:00Z'
     for e in sample_report['events']:
         assert set(R.EVENT_FIELDS) <= set(e)
@@ -143,7 +153,8 @@ def test_sample_report_findings(sample_report):
     frag = finding(sample_report, 'fragmentation')
     assert 'order 3 blocks (8 contiguous pages)' in frag['detail']
     unprotected = finding(sample_report, 'critical_unprotected', 'euler1')
-    assert unprotected['title'].endswith('systemd-journal')  # sshd has -1000: protected
+    assert unprotected['subject'] == 'systemd-journal'  # sshd has -1000: protected
+    assert unprotected['hosts'] == ['euler1'] and unprotected['hosts_count'] == 1
     severities = [R.SEVERITY_RANK[f['severity']] for f in sample_report['findings']]
     assert severities == sorted(severities)
     assert [f['id'] for f in sample_report['findings']] == ['F%d' % i for i in range(1, len(severities) + 1)]
@@ -214,7 +225,8 @@ def test_repeated_kill_not_growing_and_threshold():
                    time='2026-11-2%dT00:00:00+00:00' % i) for i in (1, 2, 3)]
     report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
     rep = finding(report, 'repeated_kill')
-    assert rep['severity'] == 'medium' and rep['title'] == 'app was OOM-killed 3 times'
+    assert rep['severity'] == 'medium' and rep['title'] == 'app is OOM-killed again and again'
+    assert 'chosen as the OOM victim 3 times' in rep['detail']
     assert 'repeated_kill_growing' not in rules(report)
     higher = R.build_report(['h'], [config_only(events=kills)], now=NOW, options={'repeat_threshold': 4})
     assert 'repeated_kill' not in rules(higher)
@@ -224,12 +236,15 @@ def test_panic_on_oom_on_container_host_is_critical():
     report = R.build_report(['k8s', 'plain', 'two'], [config_only({'vm.panic_on_oom': 2}), config_only({'vm.panic_on_oom': 1}),
                                                       config_only({'vm.panic_on_oom': 2})],
                             [probe(runtimes=['containerd', 'kubelet']), probe(), probe()], now=NOW)
-    k8s = finding(report, 'panic_on_oom', 'k8s')
-    assert k8s['severity'] == 'critical'
-    assert 'any container that exceeds its memory limit panics the whole host' in k8s['detail']
-    assert 'container runtimes: containerd, kubelet' in k8s['evidence']
+    # one finding per value of the sysctl; its severity is the worst host's, each host keeps its own
+    two = finding(report, 'panic_on_oom', 'k8s')
+    assert two['subject'] == 'vm.panic_on_oom=2' and two['hosts'] == ['k8s', 'two']
+    assert two['severity'] == 'critical' and two['hosts_by_severity'] == {'critical': 1, 'medium': 1}
+    assert 'any container that exceeds its memory limit panics the whole host' in two['detail']
+    assert 'k8s: container runtimes: containerd, kubelet' in two['evidence']
+    assert host_severity(report, 'panic_on_oom', 'k8s') == 'critical'
+    assert host_severity(report, 'panic_on_oom', 'two') == 'medium'
     assert finding(report, 'panic_on_oom', 'plain')['severity'] == 'low'
-    assert finding(report, 'panic_on_oom', 'two')['severity'] == 'medium'
     assert report['summary']['worst_severity'] == 'critical'
 
 
@@ -255,8 +270,9 @@ def test_numa_cpuset_panic_no_killable_and_critical_victim():
 def test_kills_without_logs():
     report = R.build_report(['vm', 'ctr'], [config_only(vmstat=3), config_only(vmstat=3)],
                             [probe(), probe(in_container=True)], now=NOW)
-    assert finding(report, 'kills_without_logs', 'vm')['severity'] == 'medium'
-    assert finding(report, 'kills_without_logs', 'ctr')['severity'] == 'info'
+    assert finding(report, 'kills_without_logs')['hosts'] == ['ctr', 'vm']
+    assert host_severity(report, 'kills_without_logs', 'vm') == 'medium'
+    assert host_severity(report, 'kills_without_logs', 'ctr') == 'info'
     windowed = R.build_report(['vm'], [config_only(vmstat=3)], now=NOW, options={'parameters': {'since': '1d'}})
     assert 'kills_without_logs' not in rules(windowed)
 
@@ -367,14 +383,20 @@ def test_html_escapes_every_log_string(hostile_report):
     assert "default-src 'none'" in page
 
 
-def test_html_has_the_timeline_chart(sample_report):
+def test_html_has_the_kills_per_day_chart(sample_report):
     page = R.render_html(sample_report)
-    svg = page[page.index('<svg id="timeline"'):page.index('</svg>')]
-    assert svg.count('<circle class="kill"') == 8
-    for host in ('euler1', 'db7', 'ghost'):
-        assert '>%s</text>' % host in svg
+    svg = page[page.index('<svg id="kills-by-day"'):page.index('</svg>')]
+    days = sample_report['fleet']['kills_by_day']
+    assert [d['day'] for d in days] == ['2026-11-24', '2026-11-25']
+    assert sum(d['kills'] for d in days) == 8
+    # one bar (a group) per day, one segment per cause of that day
+    assert svg.count('<g class="day">') == 2
+    assert svg.count('<rect class="bar"') == sum(len(d['by_cause']) for d in days)
     assert 'fill="%s"' % R.CAUSE_COLOURS['numa_node_or_policy'] in svg
-    assert '2026-11-24 01:12 UTC' in svg
+    assert '>2026-11-24</text>' in svg and '>2026-11-25</text>' in svg
+    # fleet overview before findings before hosts; every host in its own collapsed section
+    assert page.index('id="overview"') < page.index('id="findings"') < page.index('id="hosts"')
+    assert page.count('<details class="host">') == 3
 
 
 def test_markdown_escapes_and_fits_a_ticket(hostile_report, sample_report):
@@ -382,23 +404,38 @@ def test_markdown_escapes_and_fits_a_ticket(hostile_report, sample_report):
     assert '<script' not in text and '<b>' not in text
     assert '&lt;script&gt;alert(1)&lt;/script&gt;' in text
     assert 'a\\|b\\`c\\*d\\_e\\[f\\](g)' in text
-    for line in text.splitlines():
-        if line.startswith('| E'):
-            assert line.count(' | ') == 7  # no cell was split by a pipe or a newline
-    assert '- ghost: unreachable (&lt;b&gt;down&lt;/b&gt;)' in text
+    rows = [line for line in text.splitlines() if line.startswith('| F')]
+    assert rows
+    for line in rows:
+        assert line.count(' | ') == 3  # no cell was split by a pipe or a newline
+    assert 'Not diagnosed: 1 unreachable (ghost).' in text
+    assert 'http' not in text.replace('http\u200b', '')
     sample = R.render_markdown(sample_report)
-    assert len(sample.splitlines()) < 60
-    assert '| F1 | high |' in sample
+    assert len(sample.splitlines()) < 40
+    assert '| F1 | high | 2: db7, euler1 | system-wide OOM kills, on 2 hosts |' in sample
+    assert '- Most killed processes: ' in sample and '- Kills by group: ' in sample
 
 
 def test_prometheus_textfile(sample_report, hostile_report):
     text = R.render_prometheus(sample_report)
     assert 'oomkit_oom_kills_total{host="euler1",cause="system_memory"} 2' in text
     assert 'oomkit_oom_kills_total{host="db7",cause="system_memory"} 1' in text
-    assert 'oomkit_diagnosis_host_up{host="ghost",status="unreachable"} 0' in text
+    # every cause for every diagnosed host, zero included (absent() and rate() need the series)
+    assert 'oomkit_oom_kills_total{host="db7",cause="cgroup_limit"} 0' in text
+    assert 'oomkit_oom_kills_total{host="ghost"' not in text
+    assert text.count('oomkit_oom_kills_total{') == 2 * len(R.CAUSES)
+    # the host's state is a state set: the label set stays when the state changes
+    assert 'oomkit_diagnosis_host_up{host="ghost"} 0' in text
+    assert 'oomkit_diagnosis_host_state{host="ghost",state="unreachable"} 1' in text
+    assert 'oomkit_diagnosis_host_state{host="ghost",state="ok"} 0' in text
+    assert 'oomkit_diagnosis_host_state{host="euler1",state="ok"} 1' in text
+    assert '# TYPE oomkit_oom_kills_total counter' in text and '# TYPE oomkit_vmstat_oom_kill_total counter' in text
     last = R.parse_time('2026-11-25T12:22:51.004000+00:00').timestamp()
     assert 'oomkit_oom_last_kill_timestamp_seconds{host="euler1"} %.3f' % last in text
-    assert 'oomkit_diagnosis_findings{host="euler1",severity="high",rule="repeated_kill_growing"} 1' in text
+    assert 'oomkit_diagnosis_findings{host="euler1",severity="high"} 2' in text
+    assert 'oomkit_diagnosis_findings{host="db7",severity="critical"} 0' in text
+    assert 'oomkit_diagnosis_rule_hosts{rule="repeated_kill_growing"} 1' in text
+    assert 'oomkit_diagnosis_rule_hosts{rule="oom_panic"} 0' in text
     for line in text.splitlines():
         assert line.startswith('#') or re.match(r'^[a-z_]+(\{[^\n]*\})? [0-9.e+-]+$', line), line
     assert R.prom_label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
@@ -411,21 +448,70 @@ def test_render_unknown_format():
 
 
 def test_stats_summary(sample_report):
-    stats = R.stats(sample_report)
-    assert stats['oom_kills'] == 8 and stats['oom_hosts_unreachable'] == ['ghost']
-    assert stats['oom_worst_severity'] == 'high'
+    stats = R.stats(sample_report, {'json': '/x/report.json'})
+    assert stats['events_total'] == 8 and stats['unreachable_hosts'] == ['ghost']
+    assert stats['worst_severity'] == 'high' and stats['report_files'] == {'json': '/x/report.json'}
+    assert 'events' not in stats and 'hosts' not in stats
+    assert len(json.dumps(stats)) < 3000
 
 
-def test_timeline_of_a_big_fleet_draws_hosts_with_kills():
-    hosts = ['h%03d' % i for i in range(200)]
-    results = [config_only(events=[event(uptime=1.0, killed_pid=i, killed_comm='x', cause='system_memory',
-                                         time='2026-11-26T01:00:00+00:00')] if i in (7, 150) else [])
-               for i in range(200)]
-    page = R.render_html(R.build_report(hosts, results, now=NOW))
-    svg = page[page.index('<svg id="timeline"'):page.index('</svg>')]
-    assert '>h007</text>' in svg and '>h150</text>' in svg and '>h008</text>' not in svg
-    assert '198 host(s) without kills (or beyond 40 rows) not drawn' in svg
-    assert svg.count('<circle class="kill"') == 2
+def test_identical_hosts_give_one_finding_per_problem():
+    """1,000 hosts with the same problems: one finding per problem, with the hosts and their groups."""
+    hosts = ['web%d' % i for i in range(1, 1001)]
+    results = [config_only({'vm.panic_on_oom': 1}, events=[
+        event(uptime=float(10 + k), killed_pid=1000 * i + k, killed_comm='java', cause='cgroup_limit',
+              memcg='/system.slice/app.service', task_memcg='/system.slice/app.service',
+              time='2026-11-2%dT0%d:00:00+00:00' % (4 + k, i % 10), anon_rss_kb=5000) for k in range(2)])
+        for i in range(1000)]
+    groups = dict((name, ['db' if i < 100 else 'web']) for i, name in enumerate(hosts))
+    report = R.build_report(list(reversed(hosts)), list(reversed(results)), groups=groups, now=NOW)
+    assert sorted(f['rule'] for f in report['findings']) == ['cgroup_limit_repeated', 'panic_on_oom']
+    cg = finding(report, 'cgroup_limit_repeated')
+    assert cg['hosts_count'] == 1000 and cg['hosts'][:3] == ['web1', 'web2', 'web3']
+    assert cg['groups'] == {'db': 100, 'web': 900}
+    assert cg['title'] == 'cgroup /system.slice/app.service keeps hitting its memory limit, on 1000 hosts'
+    assert cg['first'] == '2026-11-24T00:00:00Z' and cg['last'] == '2026-11-25T09:00:00Z'
+    assert cg['events_count'] == 2000 and len(cg['event_ids']) == 20
+    assert len(cg['evidence']) <= 16 and cg['evidence'][-1] == '... and 995 more host(s)'
+    # natural host order, whatever order the hosts came in; per-host view under the fleet view
+    assert [x['name'] for x in report['hosts']][:3] == ['web1', 'web2', 'web3']
+    assert report['hosts'][0]['findings'] == [{'id': 'F2', 'rule': 'cgroup_limit_repeated', 'severity': 'medium'},
+                                              {'id': 'F3', 'rule': 'panic_on_oom', 'severity': 'low'}] or \
+        [f['rule'] for f in report['hosts'][0]['findings']] == ['cgroup_limit_repeated', 'panic_on_oom']
+    fleet = report['fleet']
+    assert fleet['top_units'][0] == {'name': 'app.service', 'kills': 2000, 'hosts': 1000}
+    assert fleet['top_processes'][0] == {'name': 'java', 'kills': 2000, 'hosts': 1000}
+    shares = [(g['name'], g['kills'], g['kills_share_percent']) for g in fleet['groups']]
+    assert shares == [('web', 1800, 90.0), ('db', 200, 10.0)]
+    assert [d['kills'] for d in fleet['kills_by_day']] == [1000, 1000]
+    assert len(fleet['hosts_ranked']) == 20
+    # everything in one group: the breakdown says so
+    only_db = R.build_report(hosts[:3], results[:3], groups={'web1': ['db'], 'web2': ['db'], 'web3': ['db']}, now=NOW)
+    assert [(g['name'], g['kills_share_percent']) for g in only_db['fleet']['groups']] == [('db', 100.0)]
+    assert 'Kills by group: db 100.0% (6 kill(s) on 3 of 3 host(s))' in R.render_markdown(only_db)
+    assert only_db['fleet']['all_kills_in_groups'] == ['db'] and fleet['all_kills_in_groups'] == []
+    assert '- All kills are in group db.' in R.render_markdown(only_db)
+    assert '<b>All kills are in group db.</b>' in R.render_html(only_db)
+
+
+def test_host_summary_keeps_only_what_the_report_uses_and_caps_events():
+    from ansible_collections.oomkit.linux.plugins.plugin_utils import oom_report_hosts as H
+    from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import EVENT_FIELDS
+    # every field the report reads is an oom_facts event field (one home: oom_log.EVENT_FIELDS)
+    assert set(H.REPORT_EVENT_FIELDS) <= set(EVENT_FIELDS)
+    raw = facts_result([SAMPLE])
+    raw['ansible_facts']['oom']['events'][0]['killed_comm'] = 'x' * 5000
+    summary = H.host_summary('euler1', raw, groups=['db', 'all'], max_events=3)
+    assert H.is_summary(summary) and summary['groups'] == ['db']
+    assert len(summary['events']) == 3 and summary['events_total'] == 7 and summary['events_not_sent'] == 4
+    assert all(set(e) <= set(H.REPORT_EVENT_FIELDS) and "killed_comm" in e for e in summary["events"])
+    assert len(json.dumps(summary)) < 8000
+    everything = H.host_summary('euler1', raw)
+    assert len(everything['events'][0]['killed_comm']) == H.MAX_TEXT
+    # a report from summaries is the report from the raw results
+    direct = R.build_report(['euler1'], [raw], now=NOW)
+    via = R.build_report(['euler1'], [everything], now=NOW)
+    assert via == direct
 
 
 SCHEMA_FILE = os.path.join(COLLECTION, 'roles', 'diagnosis', 'files', 'report.schema.json')
@@ -454,7 +540,115 @@ def test_log_host_shown_when_the_log_names_another_host():
                event(uptime=2.0, killed_pid=2, killed_comm='y', cause='system_memory', host='loghost',
                      time='2026-11-26T02:00:00+00:00')]
     report = R.build_report(['loghost'], [config_only(events=relayed)], now=NOW)
-    text = R.render_markdown(report)
-    assert '| loghost (log: db7.example.com) | x |' in text
-    assert '| loghost | y |' in text
-    assert 'loghost (log: db7.example.com)' in R.render_html(report)
+    page = R.render_html(report)
+    assert '<td>loghost (log: db7.example.com)</td>' in page
+    assert '<td>loghost</td>' in page
+
+
+# --- partial reports (AWX job slices) and their merge ------------------------------------------------------------
+
+def _fleet():
+    """Six hosts: two share a kernel event (containers), one is unreachable; groups from the inventory."""
+    shared = event(uptime=215.276724, killed_pid=12874, killed_comm='python3', cause='cgroup_limit',
+                   time='2026-11-26T01:00:00+00:00', memcg='/x', task_memcg='/x')
+    hosts = ['euler1', 'db7', 'c1', 'c2', 'ghost', 'plain']
+    results = [facts_result([SAMPLE]), facts_result([os.path.join(FIXTURES, 'kernel-5.10-openeuler-rfc3339.log')]),
+               config_only(events=[shared]), config_only(events=[dict(shared)]),
+               {'unreachable': True, 'msg': 'timeout'}, config_only({'vm.panic_on_oom': 1})]
+    groups = {'euler1': ['db'], 'db7': ['db'], 'c1': ['k8s'], 'c2': ['k8s']}
+    return hosts, results, groups
+
+
+def _slices(hosts, results, groups, count, **mark):
+    return [R.build_report(hosts[i::count], results[i::count], groups=groups, now=NOW,
+                           partial=R.partial_mark('wf-7', '%d/%d' % (i + 1, count), **mark))
+            for i in range(count)]
+
+
+@pytest.mark.parametrize('count', [1, 2, 3, 6])
+def test_merged_slices_equal_the_unsliced_report(count):
+    hosts, results, groups = _fleet()
+    parts = _slices(hosts, results, groups, count)
+    for part in parts:
+        assert part['partial']['run'] == 'wf-7' and part['partial']['slices'] == count
+    merged = R.merge_reports(parts, now=NOW)
+    whole = R.build_report(hosts, results, groups=groups, now=NOW)
+    assert merged == whole
+    # c1 and c2 landed in different slices (count 2 and 3), and their shared kernel event is still one
+    assert [e['seen_on'] for e in merged['events'] if e['killed_comm'] == 'python3'] == [['c1', 'c2']]
+
+
+@needs_jmespath
+def test_event_query_is_applied_by_the_merge():
+    hosts, results, groups = _fleet()
+    options = {'event_query': "[?cause=='cgroup_limit']"}
+    parts = [R.build_report(hosts[i::2], results[i::2], groups=groups, now=NOW, options=options,
+                            partial=R.partial_mark('r', None, 'p%d' % i)) for i in range(2)]
+    assert sum(p['summary']['events_total'] for p in parts) > 3   # partial reports keep every event
+    merged = R.merge_reports(parts, now=NOW)
+    assert merged == R.build_report(hosts, results, groups=groups, now=NOW, options=options)
+    assert set(e['cause'] for e in merged['events']) == {'cgroup_limit'}
+
+
+def test_merge_refuses_what_does_not_belong_together():
+    hosts, results, groups = _fleet()
+    parts = _slices(hosts, results, groups, 3)
+    other_options = dict(parts[2]['partial']['options'], repeat_threshold=5)
+    cases = [
+        ([], 'no partial report to merge'),
+        (parts[:2], 'slice(s) 3 of 3 missing'),
+        (parts + [parts[0]], 'slice(s) 1 given more than once'),
+        ([parts[0], R.build_report(hosts, results, now=NOW)], 'input 2 is a full report'),
+        ([parts[0], dict(parts[1], schema_version=1)], 'input 2 has schema_version 1'),
+        ([parts[0], {'schema': 'other'}], 'input 2 is not an oomkit.linux diagnosis report'),
+        ([parts[0], dict(parts[1], partial=dict(parts[1]['partial'], run='wf-8'))], 'different runs (wf-7, wf-8)'),
+        (parts[:2] + [dict(parts[2], partial=dict(parts[2]['partial'], options=other_options))],
+         'different report options'),
+    ]
+    for reports, message in cases:
+        with pytest.raises(R.ReportError, match=re.escape(message)):
+            R.merge_reports(reports)
+    twice = [R.build_report(hosts[:2], results[:2], now=NOW, partial=R.partial_mark('r', None, p)) for p in ('a', 'b')]
+    with pytest.raises(R.ReportError, match=re.escape('host db7 is in two partial reports (a and b)')):
+        R.merge_reports(twice)
+    for spec in ('0/3', '4/3', 'two', '1/x'):
+        with pytest.raises(R.ReportError, match='diagnosis_slice must be N/M'):
+            R.partial_mark('r', spec)
+
+
+def test_partial_report_renders_and_validates():
+    jsonschema = pytest.importorskip('jsonschema')
+    hosts, results, groups = _fleet()
+    part = _slices(hosts, results, groups, 2)[0]
+    with open(SCHEMA_FILE) as handle:
+        validator = jsonschema.Draft202012Validator(json.load(handle))
+    assert not list(validator.iter_errors(json.loads(R.render_json(part))))
+    assert 'Partial report' in R.render_html(part)
+    assert 'partial report of slice 1 of run wf-7' in R.render_markdown(part)
+
+
+def test_no_finding_rests_on_unverified_events_alone():
+    kills = [event(uptime=float(i), killed_pid=i, killed_comm='app', cause='system_memory', anon_rss_kb=5000,
+                   time='2026-11-2%dT00:00:00+00:00' % i, verified=False) for i in (1, 2, 3)]
+    report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
+    assert report['findings'] == [] and report['summary']['events_total'] == 3
+    kills[0]['verified'] = kills[1]['verified'] = True
+    report = R.build_report(['h'], [config_only(events=kills)], now=NOW)
+    assert rules(report) == ['repeated_kill', 'system_memory_exhausted']
+    assert finding(report, 'repeated_kill')['events_count'] == 2  # the unverified kill is not evidence
+
+
+def test_markdown_is_one_screen_at_a_thousand_hosts_and_links_nothing():
+    hosts = ['web%d' % i for i in range(1000)]
+    results = [config_only(events=[event(uptime=float(k), killed_pid=100 * i + k, killed_comm='proc%d' % (k % 30),
+                                         cause=R.CAUSES[k % len(R.CAUSES)], memcg='/http://evil.example/www.x%d' % k,
+                                         time='2026-11-%02dT01:00:00+00:00' % (1 + k % 28)) for k in range(25)])
+               for i in range(1000)]
+    groups = dict((h, ['g%d' % (i % 40), '[link](http://evil.example)']) for i, h in enumerate(hosts))
+    text = R.render_markdown(R.build_report(hosts, results, groups=groups, now=NOW))
+    assert len(text.splitlines()) <= 40
+    assert 'http://' not in text and 'www.' not in text and not re.search(r'(?<!\\)\]\(', text)
+    assert '\\[link\\]' in text  # the group name is shown, escaped
+    page = R.render_html(R.build_report(hosts[:3], results[:3], groups=groups, now=NOW))
+    assert 'href=' not in page and '<span class="chip">[link](http://evil.example)</span>' in page
+    assert page.count('<details class="host">') == 3

@@ -12,6 +12,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.host_info import gath
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import default_run_command
 from ansible_collections.oomkit.linux.plugins.plugin_utils import oom_report as R
+from ansible_collections.oomkit.linux.plugins.plugin_utils import oom_report_hosts as H
 
 
 def facts():
@@ -41,7 +42,7 @@ def test_services_sessions_runtimes_and_cgroups():
         cgroups={'/batch': {'exists': True, 'usage_kb': 1046528, 'limit_kb': 1048576},
                  '/gone': {'exists': False, 'usage_kb': None, 'limit_kb': None},
                  '/../etc': {'exists': False, 'error': "contains '..'", 'usage_kb': None}})
-    data = R._probe_data(info)
+    data = H.probe_data(info)
     assert data == {'processes': [{'pid': 400, 'comm': 'systemd-journal', 'ppid': 1, 'oom_score_adj': -250},
                                   {'pid': 500, 'comm': 'sshd', 'ppid': 1, 'oom_score_adj': 0}],
                     'container_runtimes': ['containerd', 'kubelet'], 'runs_containers': True, 'in_container': True,
@@ -53,10 +54,10 @@ def test_services_sessions_runtimes_and_cgroups():
 
 
 def test_failed_skipped_and_missing_probe():
-    failed = R._probe_data({'failed': True, 'msg': 'processes #1: bad'})
+    failed = H.probe_data({'failed': True, 'msg': 'processes #1: bad'})
     assert failed == {'failed': True, 'msg': 'processes #1: bad'}
-    assert R._probe_data({'skipped': True, 'changed': False}) == {'skipped': True, 'changed': False}
-    assert R._probe_data(None) is None
+    assert H.probe_data({'skipped': True, 'changed': False}) == {'skipped': True, 'changed': False}
+    assert H.probe_data(None) is None
     report = R.build_report(['h'], [facts()], [{'skipped': True}])
     assert report['hosts'][0]['status'] == 'ok' and report['hosts'][0]['container_runtimes'] == []
 
@@ -64,7 +65,7 @@ def test_failed_skipped_and_missing_probe():
 def test_a_process_that_is_its_own_parent_is_kept():
     info = host_info(processes=[{'selector': {'name': 'init'}, 'processes': [
         {'pid': 1, 'ppid': 1, 'comm': 'init', 'oom_score_adj': 0}]}])
-    assert [p['pid'] for p in R._probe_data(info)['processes']] == [1]
+    assert [p['pid'] for p in H.probe_data(info)['processes']] == [1]
 
 
 def test_mapping_of_a_real_run_on_this_machine():
@@ -73,7 +74,7 @@ def test_mapping_of_a_real_run_on_this_machine():
     try:
         info = gather(HostFS('/'), default_run_command,
                       {'processes': [{'pid': sleeper.pid}], 'cgroups': ['/'], 'units': [], 'sysctls': []})
-        data = R._probe_data(info)
+        data = H.probe_data(info)
         assert data['processes'] == [{'pid': sleeper.pid, 'comm': 'sleep', 'ppid': os.getpid(),
                                       'oom_score_adj': int(open('/proc/%d/oom_score_adj' % sleeper.pid).read())}]
         assert data['runs_containers'] is bool(info['runtime_processes'])

@@ -98,7 +98,6 @@ def test_render_errors():
         oom_render(broken, 'markdown')
 
 
-
 def test_summaries_partials_merge_and_stats_through_the_filters():
     summaries = [oom_host_summary(facts(EVENTS), 'a', groups=['db'], max_events=1),
                  oom_host_summary({'unreachable': True, 'msg': 'no route'}, 'b')]

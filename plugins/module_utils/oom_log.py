@@ -33,7 +33,7 @@ import tempfile
 import time
 
 __all__ = [
-    'EVENT_FIELDS', 'CAUSES', 'OomParser', 'EventCollector', 'parse_lines', 'parse_text',
+    'EVENT_FIELDS', 'CAUSES', 'CAUSE_TABLE', 'CAUSE_TEXT', 'USERSPACE_KILLERS', 'USERSPACE_FIELDS', 'OomParser', 'EventCollector', 'parse_lines', 'parse_text',
     'unwrap_line', 'classify_event', 'parse_time_bound', 'is_strict_ancestor', 'scan_file',
     'scan_stream',
 ]
@@ -45,15 +45,54 @@ EVENT_FIELDS = (
     'killed_uid', 'killed_oom_score_adj', 'memcg', 'task_memcg', 'memcg_usage_kb', 'memcg_limit_kb',
     'failcnt', 'memsw_usage_kb', 'memsw_limit_kb', 'cause', 'confidence', 'evidence', 'oom_group',
     'group_killed', 'reaped', 'panic', 'no_killable', 'nodes_below_min', 'extra', 'sources',
+    'sysrq', 'verified', 'evidence_lines',
 )
 
-CAUSES = ('cgroup_limit', 'parent_cgroup_limit', 'system_memory', 'numa_node_or_policy', 'cpuset',
-          'fragmentation', 'unknown')
+# The causes table: the one home of the list of causes and of what each means.  The fact module's
+# RETURN docs, docs/oom-events.md, the diagnosis report (plugin_utils/oom_report.py) and
+# report.schema.json derive from it or are checked against it by a drift test.
+CAUSE_TABLE = (
+    ('cgroup_limit', 'cgroup hit its own memory limit'),
+    ('parent_cgroup_limit', 'a parent cgroup hit its memory limit'),
+    ('system_memory', 'the whole system ran out of memory'),
+    ('numa_node_or_policy', 'a NUMA node or memory policy ran out of memory'),
+    ('cpuset', 'the memory nodes of a cpuset ran out'),
+    ('fragmentation', 'no free block of the order asked for (fragmentation)'),
+    ('manual', 'an OOM kill asked for by hand (sysrq f), not by a lack of memory'),
+    ('unknown', 'not enough context in the log to tell'),
+)
+CAUSES = tuple(name for name, _text in CAUSE_TABLE)
+CAUSE_TEXT = dict(CAUSE_TABLE)
 
-# A report starts with "<comm> invoked oom-killer:"; it ends with a line that starts with "K".
+# Userspace OOM killers whose kill lines go to ``userspace_events`` (never to ``events``).
+USERSPACE_KILLERS = ('systemd-oomd', 'earlyoom', 'nohang')
+USERSPACE_FIELDS = ('source', 'line', 'time', 'host', 'killer', 'victim_pid', 'victim_comm', 'unit', 'cgroup',
+                    'reason', 'signal', 'detail', 'sources')
+
+# Lines that open an event when none is open, found in one pass over the data.
+# A report starts with "<comm> invoked oom-killer:"; its kill line starts with "K".
 START_ANCHOR = b'invoked oom'
 K_ANCHORS = (b'Killed process', b'Kill process', b'Kernel panic')
-ANCHORS = (START_ANCHOR,) + K_ANCHORS
+REAPER_ANCHOR = b'oom_reaper:'
+# the orphans of a report whose start and kill line did not survive: the oom-kill: summary,
+# "Task in X killed as a result of limit of Y", "Out of memory and no killable processes...",
+# "Tasks in X are going to be killed due to memory.oom.group set"
+RE_ORPHAN = re.compile(rb'kill(?::|ed as a result of limit|ed due to memory\.oom|able proc)')
+ANCHORS = (START_ANCHOR,) + K_ANCHORS + (REAPER_ANCHOR,)
+# userspace killers: systemd-oomd "Killed /x.slice/y.scope due to ...", found by the "K" search;
+# earlyoom "sending SIGTERM to process ..."; nohang "Implementing a corrective action:"
+U_K_ANCHOR = b'Killed /'
+U_ANCHORS = (b'sending SIG', b'corrective action:')
+
+
+def opens_event(line):
+    """Can this raw line open an event?  (The line-by-line reference uses what the scan finds.)"""
+    return any(a in line for a in ANCHORS) or RE_ORPHAN.search(line) is not None
+
+
+def userspace_anchor(line):
+    """Is this raw line a candidate kill line of a userspace OOM killer?"""
+    return U_K_ANCHOR in line or any(a in line for a in U_ANCHORS)
 # Bytes of the previous block kept to find where a report began, and how far back to look.
 LOOKBACK = 2 * 1024 * 1024
 BACK_LIMIT = 2 * 1024 * 1024
@@ -468,7 +507,10 @@ def _unescape(msg):
 # --------------------------------------------------------------------------------------------
 
 _RE_INVOKED = re.compile(r'^(?P<comm>.*?) invoked oom(?:-killer)?:?\s*(?P<rest>.*)$')
-_RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+) \((?P<comm>.*)\)(?P<rest>.*)$')
+# "Killed process N (comm) ...", RHEL 6 "Killed process N, UID U, (comm) ...", Linux-VServer
+# "Killed process N:#X, UID U, (comm) ..."; the comm may hold spaces, parentheses and colons
+_RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+)(?::#\d+)?(?:, UID (?P<uid>\d+),)? '
+                        r'\((?P<comm>.*)\)(?P<rest>.*)$')
 _RE_SELECT = re.compile(r'[Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score (?P<score>-?\d+)')
 _RE_OOMKILL = re.compile(r'^oom-kill:\s*(?P<rest>.*)$')
 _RE_REAPER = re.compile(r'oom_reaper: reaped process (?P<pid>\d+) \((?P<comm>.*)\),?(?P<rest>.*)$')
@@ -492,11 +534,11 @@ _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
 # what the summary and the cause need (first occurrence in a report); the rest is read later
 _LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=',
-                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory')
+                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
 MAX_DEFERRED_REGION = 64 * 1024
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
-                    b'on memory', b'cpuset=', b'"MESSAGE":[')
+                    b'on memory', b'cpuset=', b'"MESSAGE":[', b'"MESSAGE": [')
 MAX_TASK_ROWS = 20000
 
 
@@ -576,7 +618,8 @@ def is_strict_ancestor(parent, child):
 
 # the fields every new event starts with (copied: one dict copy instead of thirty stores)
 _EVENT_TEMPLATE = dict.fromkeys(EVENT_FIELDS)
-_EVENT_TEMPLATE.update(oom_group=False, reaped=False, panic=False, no_killable=False, _memcg_kill=False,
+_EVENT_TEMPLATE.update(oom_group=False, reaped=False, panic=False, no_killable=False, sysrq=False, _memcg_kill=False,
+                       _show_mem=False,
                        _kill_prefix=None, _has_invoked=False, _task_cols=None, _stats_path=None, _tail=None,
                        _selected=None, _oomkill_pid=None, _oomkill_task=None)
 
@@ -597,7 +640,19 @@ def _new_event(source, line, w):
     ev['_raw_rows'] = []
     ev['_last_line'] = line
     ev['_cursor'] = w.cursor
+    # lines the cause rests on, as offsets from the event's first line (kept valid when a
+    # parallel scan renumbers the event)
+    ev['_ev_rel'] = [0]
     return ev
+
+
+def _mark(ev, lineno):
+    """Remember that line ``lineno`` is evidence of event ``ev``."""
+    rel = ev['_ev_rel']
+    if isinstance(rel, list) and len(rel) < 32:
+        d = lineno - ev['line']
+        if d >= 0 and d not in rel:
+            rel.append(d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,9 +667,12 @@ class OomParser(object):
     to the next anchor.  Complete events are passed to ``emit(event)``.
     """
 
-    def __init__(self, source, emit, include_tasks=False, ref_epoch=None, boot_epoch=None, stats=None):
+    def __init__(self, source, emit, include_tasks=False, ref_epoch=None, boot_epoch=None, stats=None,
+                 emit_userspace=None):
         self.source = source
         self.emit = emit
+        # userspace killers' kills (systemd-oomd, earlyoom, nohang): never kernel events
+        self.emit_userspace = emit_userspace
         self.include_tasks = include_tasks
         self.ref_epoch = ref_epoch
         self.boot_epoch = boot_epoch
@@ -631,6 +689,8 @@ class OomParser(object):
         self.last_started = None
         self._memo = None
         self._memo_start = None
+        self._recent_victims = {}
+        self._us_context = None
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -644,6 +704,7 @@ class OomParser(object):
                     rows = self._row_target['_raw_rows']
                     if len(rows) < MAX_TASK_ROWS:
                         rows.append(bytes(test))
+                    self._row_target['_last_line'] = lineno
                     self.idle = 0
                     return self.window
                 return self._idle()
@@ -724,6 +785,7 @@ class OomParser(object):
         """Take over events handed over by the parser of the previous file (see hand_over)."""
         for ev in carried:
             self._finish(ev['host'] or '')
+            ev['_ev_rel'] = None if ev.get('_ev_rel') is None else tuple(ev['_ev_rel'])
             self.open[ev['host'] or ''] = ev
             if ev.pop('_rows_open', False):
                 self._row_target = ev
@@ -735,6 +797,25 @@ class OomParser(object):
         for key in list(self.open):
             self._finish(key)
         self.window = False
+
+    # ---- userspace killers ------------------------------------------------------------------
+
+    def userspace(self, buf, ls, le, lineno):
+        """A candidate kill line of a userspace OOM killer at ``buf[ls:le]`` (line ``lineno``);
+        the bytes before ``ls`` in ``buf`` are context (nohang prints its victim before)."""
+        if self.emit_userspace is None:
+            return
+        try:
+            uev = parse_userspace_line(bytes(buf[ls:le]), self.ref_epoch, lambda: _context_before(buf, ls),
+                                       lambda: _lines_after(buf, le, 3))
+        except Exception:  # pylint: disable=broad-except
+            self.stats['errors'] += 1
+            return
+        if uev is not None:
+            uev['source'] = self.source
+            uev['sources'] = [self.source]
+            uev['line'] = lineno
+            self.emit_userspace(uev)
 
     # ---- internals --------------------------------------------------------------------------
 
@@ -762,6 +843,12 @@ class OomParser(object):
     def _finish(self, key):
         ev = self.open.pop(key, None)
         if ev is not None:
+            if ev['killed_pid'] is not None:
+                self._recent_victims[(key, ev['killed_pid'])] = True
+                for g in ev['group_killed'] or ():
+                    self._recent_victims[(key, g['pid'])] = True
+                while len(self._recent_victims) > 256:
+                    del self._recent_victims[next(iter(self._recent_victims))]
             self.emit(finalize_event(ev, self.boot_epoch, self.include_tasks))
 
     def _start(self, key, lineno, w):
@@ -803,6 +890,9 @@ class OomParser(object):
                 ev['_has_invoked'] = True
                 ev['invoker'] = m.group('comm').strip() or None
                 self._invoked_tokens(ev, m.group('rest'))
+                if ev['order'] == -1:
+                    # drivers/tty/sysrq.c moom_callback: out_of_memory() with order -1
+                    ev['sysrq'] = True
                 return True
         if 'Killed process' in msg:
             m = _RE_KILLED.search(msg)
@@ -815,6 +905,7 @@ class OomParser(object):
             if m:
                 ev = self._current(key, lineno, w, need_no_victim=True)
                 self._oomkill_tokens(ev, m.group('rest'))
+                _mark(ev, lineno)
                 return True
         if 'ill process' in msg:
             m = _RE_SELECT.search(msg)
@@ -822,6 +913,7 @@ class OomParser(object):
                 ev = self._current(key, lineno, w, need_no_victim=True)
                 ev['_selected'] = (int(m.group('pid')), m.group('comm'))
                 ev['extra']['score'] = int(m.group('score'))
+                _mark(ev, lineno)
                 if 'Memory cgroup out of memory' in msg:
                     ev['_memcg_kill'] = True
                     ev['_kill_prefix'] = 'Memory cgroup out of memory'
@@ -837,6 +929,12 @@ class OomParser(object):
                     if ev['killed_pid'] is None:
                         ev['killed_pid'] = pid
                         ev['killed_comm'] = m.group('comm')
+                elif ev is not None and any(g['pid'] == pid for g in ev['group_killed'] or ()):
+                    # a task of a memory.oom.group kill reaped: part of that event
+                    pass
+                elif (key, pid) in self._recent_victims:
+                    # the victim of an event already finished (the reaper runs late)
+                    pass
                 else:
                     ev = self._start(key, lineno, w)
                     ev['reaped'] = True
@@ -855,6 +953,7 @@ class OomParser(object):
                 ev['memcg_limit_kb'] = limit
                 if m.group('failcnt') is not None:
                     ev['failcnt'] = int(m.group('failcnt'))
+                _mark(ev, lineno)
             elif kind in ('memory+swap', 'swap'):
                 ev['memsw_usage_kb'] = usage
                 ev['memsw_limit_kb'] = limit
@@ -870,13 +969,35 @@ class OomParser(object):
                     ev = self._current(key, lineno, w, need_no_victim=True)
                     ev['task_memcg'] = m.group('task')
                     ev['memcg'] = m.group('memcg')
+                    _mark(ev, lineno)
                     return True
-            if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg:
+            if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
+                    'deadlocked on memory' in msg:
                 ev = self._current(key, lineno, w, need_no_victim=True)
                 self._terminal(ev, msg)
+                _mark(ev, lineno)
                 return True
+            if 'memory.oom.group' in msg:
+                m = _RE_GROUP.search(msg)
+                if m:
+                    # the group line without the first victim's kill line before it
+                    ev = self._current(key, lineno, w)
+                    ev['oom_group'] = True
+                    ev['extra']['oom_group_path'] = m.group('path')
+                    _mark(ev, lineno)
+                    return True
             return False
         ev['_last_line'] = lineno
+        if 'memory.oom.group' in msg:
+            # printed after the first victim's kill line: the kill lines after it are one event
+            m = _RE_GROUP.search(msg)
+            if m:
+                ev['oom_group'] = True
+                ev['extra']['oom_group_path'] = m.group('path')
+                if ev['_tail'] is not None:
+                    ev['_tail'] = TAIL_LINES
+                _mark(ev, lineno)
+                return True
         if ev['_tail'] is not None:
             return False
         if 'Task in ' in msg:
@@ -884,6 +1005,7 @@ class OomParser(object):
             if m:
                 ev['task_memcg'] = m.group('task')
                 ev['memcg'] = m.group('memcg')
+                _mark(ev, lineno)
                 return True
         if msg.startswith('Memory cgroup stats for'):
             m = _RE_STATS.match(msg)
@@ -899,6 +1021,9 @@ class OomParser(object):
             m = _RE_NODE.match(msg)
             if m:
                 ev['_nodes'].append((int(m.group('node')), m.group('zone'), int(m.group('free')), int(m.group('min'))))
+                ev['_show_mem'] = True
+                if int(m.group('free')) < int(m.group('min')):
+                    _mark(ev, lineno)
                 return True
             m = _RE_BUDDY.match(msg)
             if m:
@@ -928,14 +1053,14 @@ class OomParser(object):
         if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
                 'deadlocked on memory' in msg:
             self._terminal(ev, msg)
+            _mark(ev, lineno)
             return True
-        if 'memory.oom.group' in msg:
-            m = _RE_GROUP.search(msg)
-            if m:
-                ev['oom_group'] = True
-                ev['extra']['oom_group_path'] = m.group('path')
-                return True
-        if msg.startswith('Mem-Info') or 'active_anon:' in msg or 'oom' in msg or 'emory' in msg:
+        if msg.startswith('Mem-Info'):
+            # lib/show_mem.c / mm/show_mem.c: printed for OOMs outside a memory cgroup (3.10+)
+            ev['_show_mem'] = True
+            _mark(ev, lineno)
+            return True
+        if 'active_anon:' in msg or 'oom' in msg or 'emory' in msg:
             return True
         return False
 
@@ -1016,9 +1141,13 @@ class OomParser(object):
         comm = m.group('comm')
         ev = self.open.get(key)
         if ev is not None and ev['killed_pid'] is not None:
-            if ev['oom_group'] and lineno - ev['_last_line'] <= ATTACH_DISTANCE and ev['killed_pid'] != pid:
-                ev['group_killed'] = (ev['group_killed'] or []) + [{'pid': pid, 'comm': comm}]
+            near = ev.get('_kill_uptime') is None or w.uptime is None or abs(w.uptime - ev['_kill_uptime']) <= 5.0
+            if ev['oom_group'] and lineno - ev['_last_line'] <= ATTACH_DISTANCE and ev['killed_pid'] != pid and near:
+                # memory.oom.group: every task of the cgroup killed by the same decision
+                if not any(g['pid'] == pid for g in ev['group_killed'] or ()):
+                    ev['group_killed'] = (ev['group_killed'] or []) + [{'pid': pid, 'comm': comm}]
                 ev['_last_line'] = lineno
+                ev['_tail'] = TAIL_LINES
                 return
             ev = None
         if ev is None or lineno - ev['_last_line'] > ATTACH_DISTANCE:
@@ -1033,6 +1162,9 @@ class OomParser(object):
         ev['killed_pid'] = pid
         ev['killed_comm'] = comm
         ev['_kill_uptime'] = w.uptime
+        _mark(ev, lineno)
+        if m.group('uid') is not None:
+            ev['killed_uid'] = int(m.group('uid'))
         prefix = msg[:m.start()].strip().rstrip(':').strip()
         if prefix:
             ev['_kill_prefix'] = prefix
@@ -1050,6 +1182,130 @@ class OomParser(object):
             elif k != 'UID':
                 ev['extra'][k.replace('-', '_')] = _num(v)
         ev['_tail'] = TAIL_LINES
+
+
+def _context_before(buf, ls, size=16384):
+    lo = max(0, ls - size)
+    return bytes(buf[lo:ls]).decode('utf-8', 'replace').split('\n')[1 if lo else 0:]
+
+
+def _lines_after(buf, le, n):
+    out = []
+    pos = le + 1
+    for dummy in range(n):
+        if pos >= len(buf):
+            break
+        nl = buf.find(b'\n', pos)
+        if nl < 0:
+            nl = len(buf)
+        out.append(bytes(buf[pos:nl]).decode('utf-8', 'replace'))
+        pos = nl + 1
+    return out
+
+
+# systemd src/oom/oomd-manager.c: "Killed %s due to memory pressure for %s being %lu.%02lu%% > ..."
+# and "Killed %s due to swap used (%PRIu64) / total (%PRIu64) being more than ..."
+_RE_OOMD = re.compile(r'^Killed (?P<cg>/\S*) due to (?P<why>memory pressure|swap used|[^(]*?)'
+                      r'(?: for (?P<mon>/\S*))?(?: being (?P<being>.*?))?(?: for > (?P<dur>\S+))?(?: with .*)?$')
+# earlyoom kill.c: 'sending %s to process %d uid %d "%s": badness %d, VmRSS %lld MiB' (fields after
+# the name vary by version: oom_score, oom_score_adj, badness, VmRSS, cmdline)
+_RE_EARLYOOM = re.compile(r'sending (?P<sig>SIG[A-Z0-9]+|\S+) to process (?P<pid>\d+) uid (?P<uid>\d+) '
+                          r'"(?P<comm>.*?)": (?P<rest>(?:badness|oom_score) .*)$')
+_RE_EARLYOOM_LOW = re.compile(r'low memory! at or below (?P<sig>SIG\w+) limits: (?P<limits>.*)$')
+# nohang src/nohang: "Victim status (found in Nms):\n  PID: N, name: X, state: ..." ...
+# "Implementing a corrective action:\n  Sending SIGTERM to the victim"
+_RE_NOHANG_PID = re.compile(r'PID:\s+(?P<pid>\d+), name: (?P<comm>.*?), state: ')
+_RE_NOHANG_CG = re.compile(r'cgroup_v(?P<v>[12]): (?P<cg>\S*)')
+_RE_NOHANG_SIG = re.compile(r'Sending (?P<sig>SIG\w+) to the victim|Executing the command: (?P<cmd>.*)$')
+
+
+def _killer_of(program):
+    """The userspace killer a wrapper's program name stands for (journal: ``name(transport)``)."""
+    if not program:
+        return None
+    name = program.split('(', 1)[0]
+    return name if name in USERSPACE_KILLERS else None
+
+
+def _unit_of(cgroup):
+    tail = (cgroup or '').rstrip('/').rsplit('/', 1)[-1]
+    return tail if tail.endswith(('.service', '.scope', '.slice', '.socket', '.mount')) else None
+
+
+def parse_userspace_line(raw, ref_epoch=None, before=None, after=None):
+    """A userspace killer's kill line -> a userspace event dict (without source/line), or None.
+
+    The line must come from systemd-oomd, earlyoom or nohang (program name of the wrapper), or
+    from a wrapper that names no program (``journalctl -o cat``): then its shape tells the killer.
+    ``before``/``after``: callables giving the lines before / after it (nohang's victim details).
+    """
+    text = raw.decode('utf-8', 'replace') if isinstance(raw, (bytes, bytearray)) else raw
+    w = unwrap_line(text, ref_epoch)
+    killer = _killer_of(w.program)
+    if w.program is not None and killer is None:
+        return None
+    msg = w.msg.strip()
+    uev = dict.fromkeys(USERSPACE_FIELDS)
+    uev['host'] = w.host
+    uev['_epoch'] = w.epoch
+    m = _RE_OOMD.match(msg) if msg.startswith('Killed /') else None
+    if m and killer in (None, 'systemd-oomd'):
+        why = m.group('why')
+        uev.update(killer='systemd-oomd', cgroup=m.group('cg'), unit=_unit_of(m.group('cg')),
+                   reason='memory_pressure' if why == 'memory pressure' else 'swap' if why.startswith('swap')
+                   else why.strip().replace(' ', '_') or None,
+                   signal='SIGKILL', detail=msg[len('Killed ') + len(m.group('cg')) + 1:])
+        if m.group('mon'):
+            uev['detail'] = 'monitored %s: %s' % (m.group('mon'), m.group('being') or '')
+        return uev
+    m = _RE_EARLYOOM.search(msg)
+    if m and killer in (None, 'earlyoom'):
+        uev.update(killer='earlyoom', victim_pid=int(m.group('pid')), victim_comm=m.group('comm'),
+                   signal=m.group('sig'), reason='low_memory_and_swap', detail=m.group('rest'))
+        for line in reversed((before() if before else [])[-20:]):
+            lm = _RE_EARLYOOM_LOW.search(line)
+            if lm:
+                uev['detail'] = 'at or below %s limits: %s; %s' % (lm.group('sig'), lm.group('limits'), m.group('rest'))
+                break
+        return uev
+    if 'corrective action:' in msg and killer in (None, 'nohang'):
+        uev.update(killer='nohang', reason=None)
+        lines = (before() if before else [])[-80:]
+        start = None
+        for i in range(len(lines) - 1, -1, -1):
+            if 'Victim status' in lines[i]:
+                start = i
+                break
+        if start is not None:
+            for line in lines[start:]:
+                pm = _RE_NOHANG_PID.search(line)
+                if pm:
+                    uev['victim_pid'] = int(pm.group('pid'))
+                    uev['victim_comm'] = pm.group('comm')
+                cm = _RE_NOHANG_CG.search(line)
+                if cm and cm.group('cg'):
+                    if cm.group('v') == '2' or not uev['cgroup']:
+                        uev['cgroup'] = cm.group('cg')
+            reason_lines = lines[:start]
+        else:
+            reason_lines = lines
+        for i in range(len(reason_lines) - 1, -1, -1):
+            if 'requires corrective actions' in reason_lines[i]:
+                tail = ' '.join(reason_lines[i + 1:i + 4])
+                uev['reason'] = ('pressure' if 'PSI' in tail else 'zram' if 'zram' in tail.lower()
+                                 else 'low_memory_and_swap' if 'SwapFree' in tail else 'low_memory')
+                uev['detail'] = tail.strip()[:300] or None
+                break
+        uev['unit'] = _unit_of(uev['cgroup'])
+        for line in (after() if after else []):
+            sm = _RE_NOHANG_SIG.search(line)
+            if sm:
+                uev['signal'] = sm.group('sig')
+                if sm.group('cmd'):
+                    uev['detail'] = 'command: %s' % sm.group('cmd')
+                break
+        return uev
+    return None
 
 
 def finalize_event(ev, boot_epoch=None, include_tasks=False):
@@ -1116,7 +1372,8 @@ def complete_event(ev):
         return ev
     if full.get('_raw_rows'):
         _parse_raw_rows(full)
-    skip = ('source', 'sources', 'line', 'cause', 'confidence', 'evidence', 'time', 'extra', 'tasks')
+    skip = ('source', 'sources', 'line', 'cause', 'confidence', 'evidence', 'time', 'extra', 'tasks', 'verified',
+            'evidence_lines')
     for k in EVENT_FIELDS:
         if k in skip:
             continue
@@ -1130,6 +1387,10 @@ def complete_event(ev):
             ev[k] = full[k]
     if ev.get('_stats_path') is None:
         ev['_stats_path'] = full.get('_stats_path')
+    if full.get('_show_mem'):
+        ev['_show_mem'] = True
+    if isinstance(ev.get('_ev_rel'), list) and full.get('_ev_rel'):
+        ev['_ev_rel'] = sorted(set(ev['_ev_rel']) | set(full['_ev_rel']))[:32]
     rows = ev.get('_rows') or {}
     if ev['killed_oom_score_adj'] is None and ev['killed_pid'] in rows:
         adj = rows[ev['killed_pid']].get('oom_score_adj')
@@ -1178,7 +1439,22 @@ def classify_event(ev):
         ev['nodes_below_min'] = sorted(set(int(x.split()[1]) for x in below_min))
     cause = None
     confidence = 'high'
-    if memcg_ev:
+    prefix = ev['_kill_prefix'] or ''
+    global_ev = []
+    if constraint:
+        global_ev.append('constraint=%s' % constraint)
+    elif ev['extra'].get('global_oom'):
+        global_ev.append('global_oom')
+    if prefix.startswith('Out of memory'):
+        global_ev.append('kill line says "%s" (mm/oom_kill.c prints it for OOMs outside a memory cgroup)' % prefix)
+    if ev['panic'] and not memcg_ev:
+        global_ev.append('kernel panicked on OOM (panic_on_oom or nothing killable: never for a memory cgroup)')
+    if ev.get('_show_mem'):
+        global_ev.append('Mem-Info / per-node free lines (show_mem: printed when no memory cgroup is at its limit)')
+    if ev.get('sysrq'):
+        cause = 'manual'
+        evidence.append('order=-1: an OOM kill asked for with sysrq f (drivers/tty/sysrq.c), not a lack of memory')
+    elif memcg_ev:
         evidence.extend(memcg_ev)
         if ev['memcg'] is None and ev.get('_stats_path'):
             ev['memcg'] = ev['_stats_path']
@@ -1207,11 +1483,8 @@ def classify_event(ev):
         evidence.append('constraint=CONSTRAINT_CPUSET')
         if ev['cpuset']:
             evidence.append('cpuset=%s mems_allowed=%s' % (ev['cpuset'], ev['mems_allowed']))
-    elif ev.get('_has_invoked') or constraint or ev['extra'].get('global_oom'):
-        if constraint:
-            evidence.append('constraint=%s' % constraint)
-        elif ev['extra'].get('global_oom'):
-            evidence.append('global_oom')
+    elif global_ev:
+        evidence.extend(global_ev)
         if isinstance(order, int) and order > 0:
             cause = 'fragmentation'
             evidence.append('order=%d allocation (%d contiguous pages)' % (order, 1 << min(order, 30)))
@@ -1225,15 +1498,18 @@ def classify_event(ev):
             evidence.extend(below_min)
         if not constraint:
             confidence = 'medium'
-            evidence.append('no oom-kill constraint line (kernel before 4.19 or filtered): '
+            evidence.append('no oom-kill constraint line (kernel before 5.0 or filtered): '
                             'a cpuset or mempolicy OOM cannot be excluded')
-        if ev['_kill_prefix'] and ev['_kill_prefix'].startswith('Out of memory'):
-            evidence.append('kill line says "%s"' % ev['_kill_prefix'])
+        if order is None:
+            confidence = 'low' if not ev.get('_has_invoked') else confidence
+            evidence.append('no invoked line: the order of the failed allocation is unknown')
     else:
         cause = 'unknown'
         confidence = 'low'
-        if ev['killed_pid'] is not None:
+        if ev['killed_pid'] is not None and not ev.get('_has_invoked'):
             evidence.append('kill line without the rest of the report')
+        elif ev.get('_has_invoked'):
+            evidence.append('report start without memory-cgroup or global-OOM evidence (the rest was cut)')
         else:
             evidence.append('fragment of a report without a victim')
     if ev['killed_pid'] is None and cause != 'unknown':
@@ -1243,7 +1519,7 @@ def classify_event(ev):
             evidence.append('report truncated: no kill line')
         if confidence == 'high':
             confidence = 'medium'
-    if ev['panic']:
+    if ev['panic'] and not any('panicked' in x for x in evidence):
         evidence.append('kernel panicked on OOM')
     ev['cause'] = cause
     ev['confidence'] = confidence
@@ -1274,6 +1550,11 @@ def public_event(ev):
         out['extra'] = {}
     if out.get('time') is None:
         out['time'] = _iso(ev.get('_epoch'))
+    rel = ev.get('_ev_rel')
+    if isinstance(out.get('line'), int) and rel:
+        out['evidence_lines'] = sorted(out['line'] + d for d in rel)
+    elif out.get('evidence_lines') is None:
+        out['evidence_lines'] = [out['line']] if isinstance(out.get('line'), int) else []
     return out
 
 
@@ -1296,60 +1577,60 @@ def count_newlines(buf, start, end):
     return size - len(part.replace(b'\n', b''))
 
 
-def _hits(buf, lo, stop, thorough):
-    """Sorted offsets of anchor hits in ``buf[lo:stop]``.
+def _hits(buf, lo, stop, ulo):
+    """Sorted (offset, kind) of the anchors in ``buf[lo:stop]`` (userspace ones from ``ulo``).
 
-    Kill-type anchors all start with ``K`` ("Killed process", "Kill process", "Kernel panic"): a
-    memchr-speed search for that byte plus a prefix check finds them.  In thorough mode the report
-    starts ("invoked oom") are searched as well (one more pass).
+    kind: ``K`` kill-type line ("Killed process", "Kill process", "Kernel panic": all start with
+    ``K``, found with a memchr-speed search for that byte plus a prefix check), ``S`` report start
+    ("invoked oom"), ``O`` other line that opens an event when none is open (oom-kill: summary,
+    "Task in ... killed as a result of limit of", no killable processes, memory.oom.group,
+    oom_reaper), ``U`` userspace killer line.  One search per needle: every shape in one scan.
     """
     find = buf.find
     starts = buf.startswith
     hits = []
-    i = find(b'K', lo, stop)
+    add = hits.append
+    i = find(b'K', ulo, stop)
     while i >= 0:
         if starts(K_ANCHORS, i):
-            hits.append(i)
+            if i >= lo:
+                add((i, 'K'))
+        elif starts(U_K_ANCHOR, i):
+            add((i, 'U'))
         i = find(b'K', i + 1, stop)
-    if thorough:
-        i = find(START_ANCHOR, lo, stop)
-        if i >= 0:
-            while i >= 0:
-                hits.append(i)
-                i = find(START_ANCHOR, i + 1, stop)
-            hits.sort()
+    for needle, kind in ((START_ANCHOR, 'S'), (REAPER_ANCHOR, 'O')):
+        i = find(needle, lo, stop)
+        while i >= 0:
+            add((i, kind))
+            i = find(needle, i + 1, stop)
+    for m in RE_ORPHAN.finditer(buf, lo, stop):
+        add((m.start(), 'O'))
+    for needle in U_ANCHORS:
+        i = find(needle, ulo, stop)
+        while i >= 0:
+            add((i, 'U'))
+            i = find(needle, i + 1, stop)
+    hits.sort()
     return hits
 
 
-def _report_start(buf, parser, lo, kill_ls, kill_w):
-    """Line start of the kernel "invoked oom" line that opened the report of the (unwrapped) kill
-    line starting at ``kill_ls``, searching back to ``lo``; None when there is none."""
-    rfind = buf.rfind
-    hi = kill_ls
-    for _try in range(16):
-        j = rfind(START_ANCHOR, lo, hi)
-        if j < 0:
-            return None
-        ls = rfind(b'\n', lo, j) + 1 or lo
-        le = buf.find(b'\n', j, kill_ls)
-        if parser.starts_report_of(buf[ls:le if le >= 0 else kill_ls], kill_w):
-            return ls
-        hi = ls
-    return None
-
-
-def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
+def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=None):  # pylint: disable=unused-argument
     """Process the lines of ``buf[start:end]``; ``buf[0:start]`` is look-back (lines of the
-    previous block, already counted, used to find where a report began).
+    previous block, already counted: context of userspace killers' multi-line reports).
 
     The line starting at ``start`` is line ``base_line + 1``.  Anchors are only taken below
     ``limit``; a window left open reads on.  Nothing before ``consumed`` is walked again.
+    A report start followed by its kill line (same host, no other report start between) is read
+    from the start to the kill line by keyword (``_feed_region``); any other anchor is read line
+    by line from its line until its event wants no more lines.  ``thorough`` is ignored: every
+    shape is always searched.
     Returns (walked_to, cur_pos, cur_line) with ``cur_line`` = base_line + newlines in
     ``buf[start:cur_pos]`` (negative direction when cur_pos < start).
     """
     find = buf.find
+    rfind = buf.rfind
     feed = parser.feed
-    pos = max(consumed, start) if parser.window else consumed
+    pos = consumed
     cur_pos = start
     cur_line = base_line
     walked_to = 0
@@ -1364,16 +1645,28 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
             cur_line += 1
             cur_pos = walked_to = pos
     stop = min(end, limit)
-    if pos >= end or stop <= start:
+    if stop <= start:
         return walked_to, cur_pos, cur_line
-    hits = _hits(buf, max(start, pos), stop, thorough)
-    rfind = buf.rfind
-    for h in hits:
+    hits = _hits(buf, max(start, pos), stop, start)
+    nhits = len(hits)
+    for idx in range(nhits):
+        h, kind = hits[idx]
+        if kind == 'U':
+            ls = rfind(b'\n', start, h) + 1 or start
+            if ls < cur_pos:
+                cur_line -= count_newlines(buf, ls, cur_pos)
+            else:
+                cur_line += count_newlines(buf, cur_pos, ls)
+            cur_pos = ls
+            le = find(b'\n', h, end)
+            parser.userspace(buf, ls, le if le >= 0 else end, cur_line + 1)
+            continue
         if h < pos:
             continue
         ls = rfind(b'\n', pos, h) + 1 or pos
         region = None
-        if not thorough and buf[h:h + 1] == b'K':
+        kill_h = h
+        if kind == 'K':
             le = find(b'\n', h, end)
             kill_w = parser.peek(buf[ls:le])
             if kill_w.program is not None and kill_w.program != KERNEL:
@@ -1381,10 +1674,24 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
                 parser._memo = None  # pylint: disable=protected-access
                 parser.stats['skipped'] += 1
                 continue
-            back = _report_start(buf, parser, max(pos, ls - BACK_LIMIT, 0), ls, kill_w)
-            if back is not None:
-                region = (back, ls)
-                ls = back
+        elif kind == 'S':
+            # the kill line of this report: the next kill-type anchor, unless a report starts first
+            j = idx + 1
+            while j < nhits and hits[j][1] not in ('K', 'S'):
+                j += 1
+            if j < nhits and hits[j][1] == 'K':
+                k = hits[j][0]
+                kls = rfind(b'\n', ls, k) + 1
+                if kls > ls:
+                    kle = find(b'\n', k, end)
+                    kill_w = parser.peek(buf[kls:kle])
+                    sle = find(b'\n', h, kls)
+                    if (kill_w.program is None or kill_w.program == KERNEL) and \
+                            parser.starts_report_of(buf[ls:sle if sle >= 0 else kls], kill_w):
+                        region = (ls, kls)
+                        kill_h = k
+                    else:
+                        parser._memo = None  # pylint: disable=protected-access
         if ls < cur_pos:
             cur_line -= count_newlines(buf, ls, cur_pos)
         else:
@@ -1403,19 +1710,18 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough):
                     ev['line'] == start_line + 1:
                 ev['_region'] = bytes(buf[region[0]:region[1]])
                 ev['_cfg'] = (parser.include_tasks, parser.ref_epoch, parser.boot_epoch)
+        # the anchor's (or kill) line is fed as it is; the lines after it pass the window filter
+        # (as in the line-by-line reference) instead of an unwrap of each noise line
         first = True
-        # fast mode, after a kill line found with its report start: the tail lines pass the
-        # window filter (as in the line-by-line reference) instead of an unwrap of each noise line
-        tail_filter = h if region is not None else end
         while pos < end:
             nl = find(b'\n', pos, end)
             parser.pos = pos
-            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first or h <= nl and pos <= tail_filter)
+            more = feed(buf[pos:nl], cur_line + 1, prefiltered=first or pos <= kill_h <= nl)
             first = False
             pos = nl + 1
             cur_line += 1
             cur_pos = walked_to = pos
-            if not more and pos > h:
+            if not more and pos > kill_h:
                 break
     return walked_to, cur_pos, cur_line
 
@@ -1472,42 +1778,15 @@ def _feed_region(buf, a, b, line_a, parser, light=False):
     return b, line + count_newlines(buf, cur, b)
 
 
-def _tail_reports(buf, start, end, base_line, parser, consumed):
-    """Fast mode, end of input: reports cut before their kill line in the last look-back."""
-    pos = max(consumed, 0)
-    i = buf.find(START_ANCHOR, pos, end)
-    if i < 0:
-        return
-    # line numbers count back from the end of the data (base_line = lines up to `end`)
-    find = buf.find
-    while i >= 0:
-        ls = buf.rfind(b'\n', pos, i) + 1 or pos
-        line = base_line - count_newlines(buf, ls, end)
-        p = ls
-        first = True
-        while p < end:
-            nl = find(b'\n', p, end)
-            parser.pos = p
-            more = parser.feed(buf[p:nl], line + 1, prefiltered=first)
-            first = False
-            line += 1
-            p = nl + 1
-            if not more:
-                break
-        pos = p
-        i = buf.find(START_ANCHOR, pos, end)
-
-
 def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SIZE, stats=None, offset=0,
                 thorough=True):
     """Scan a binary stream (anything with ``readinto``) from its current position.
 
     ``offset``: absolute offset of that position (for event offsets).  ``size_limit``: take no
-    anchor beyond this many bytes (a window open there reads on).  ``thorough``: also search
-    report starts (finds reports cut before their kill line anywhere; one more pass over the
-    data); otherwise reports are found from their kill line and searched back, and only the end
-    of the input is searched for cut reports.  Returns (bytes_read, lines_within_limit,
-    consumed_end) where consumed_end is the absolute offset up to which lines were read.
+    anchor beyond this many bytes (a window open there reads on).  ``thorough`` is kept for
+    compatibility and ignored: every line shape is always searched, in one pass.  Returns
+    (bytes_read, lines_within_limit, consumed_end) where consumed_end is the absolute offset up
+    to which lines were read.
     """
     lookback_max = min(LOOKBACK, block_size)
     buf = bytearray(lookback_max + block_size)
@@ -1539,8 +1818,6 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
         final = not n
         if final:
             if not carry:
-                if not thorough and lb:
-                    _tail_reports(buf, 0, lb, lines, parser, consumed)
                 break
             buf[lb + carry:lb + carry + 1] = b'\n'
             filled = lb + carry + 1
@@ -1563,8 +1840,6 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
             range_lines += count_newlines(buf, lb, limit_abs - base)
         lines += block_lines
         if final:
-            if not thorough:
-                _tail_reports(buf, 0, end, lines, parser, max(consumed, walked))
             break
         # keep the end of this block as look-back for the next one
         new_lb = min(lookback_max, end)
@@ -1911,6 +2186,63 @@ class EventCollector(object):
         self.last_epoch = None
         # optional callable(event) run on each kept event before it is counted (enrichment)
         self.refine = None
+        # userspace killers' kills (never counted as kernel events)
+        self.userspace = []
+        self.userspace_total = 0
+        # the kernel's own record of this host (journal _TRANSPORT=kernel, /dev/kmsg) that was
+        # read, by source name, with the time of its first record (None: unknown)
+        self.kernel_sources = {}
+        self.local_host = None
+
+    def mark_kernel_source(self, name, first_epoch=None):
+        """Source ``name`` is the kernel's own record of this host and was read."""
+        self.kernel_sources[name] = first_epoch
+
+    def _verified(self, ev):
+        """True: the kernel's own record has the event; False: it was read (and covers the
+        event's time) but lacks it; None: only text logs were read, or they cannot be compared."""
+        if any(src in self.kernel_sources for src in ev.get('sources') or (ev.get('source'),)):
+            return True
+        if not self.kernel_sources:
+            return None
+        firsts = list(self.kernel_sources.values())
+        ep = ev.get('_epoch')
+        if ep is None or any(f is None for f in firsts) or ep < min(firsts):
+            return None
+        host = ev.get('host')
+        if host and self.local_host and host.split('.')[0] != self.local_host.split('.')[0]:
+            return None
+        return False
+
+    def add_userspace(self, uev):
+        """A userspace killer's kill (systemd-oomd, earlyoom, nohang): kept apart from events."""
+        ep = uev.get('_epoch')
+        if self.outside(ep):
+            return
+        for old in self.userspace[-64:]:
+            if old['source'] != uev['source'] and old['killer'] == uev['killer'] and \
+                    old['victim_pid'] == uev['victim_pid'] and old['cgroup'] == uev['cgroup'] and \
+                    ep is not None and old.get('_epoch') is not None and abs(old['_epoch'] - ep) <= self.dedup_window:
+                if uev['source'] not in old['sources']:
+                    old['sources'].append(uev['source'])
+                return
+        self.userspace_total += 1
+        self.userspace.append(uev)
+        if self.max_events is not None and len(self.userspace) > max(self.max_events, 64) * 2:
+            self.userspace.sort(key=lambda u: (u.get('_epoch') is not None, u.get('_epoch') or 0))
+            del self.userspace[:len(self.userspace) - max(self.max_events, 64)]
+
+    def userspace_events(self):
+        """The userspace kills, oldest first (the newest ``max_events``)."""
+        items = sorted(self.userspace, key=lambda u: (u.get('_epoch') is not None, u.get('_epoch') or 0))
+        if self.max_events is not None:
+            items = items[-self.max_events:] if self.max_events > 0 else []
+        out = []
+        for u in items:
+            pub = dict((k, v) for k, v in u.items() if k[:1] != '_')
+            pub['time'] = _iso(u.get('_epoch'))
+            out.append(pub)
+        return out
 
     def _key(self, ev):
         return (ev['killed_pid'], ev['killed_comm'], ev['invoker'])
@@ -2000,6 +2332,7 @@ class EventCollector(object):
         for item in items:
             if item[2].get('_region') is not None:
                 complete_event(item[2])
+            item[2]['verified'] = self._verified(item[2])
         return [public_event(x[2]) for x in items]
 
     def summary(self, repeat_threshold=2):
@@ -2023,6 +2356,8 @@ class EventCollector(object):
             'first': _iso(self.first_epoch),
             'last': _iso(self.last_epoch),
             'repeat_offenders': repeat,
+            'userspace_total': self.userspace_total,
+            'unverified': sum(1 for x in self._heap if self._verified(x[2]) is False),
         }
 
 
@@ -2043,7 +2378,7 @@ def parse_lines(lines, source='text', include_tasks=False, ref_epoch=None, boot_
             line = line.encode('utf-8', 'surrogateescape')
         line = line.rstrip(b'\r\n')
         if not parser.window:
-            if not any(a in line for a in ANCHORS):
+            if not opens_event(line):
                 continue
             parser.feed(line, n, prefiltered=True)
         else:
@@ -2055,15 +2390,18 @@ def parse_lines(lines, source='text', include_tasks=False, ref_epoch=None, boot_
 
 
 def parse_text(text, source='text', include_tasks=False, ref_epoch=None, boot_epoch=None,
-               since=None, until=None, max_events=None):
-    """Parse a whole text through the fast block scanner; returns (public events, summary)."""
+               since=None, until=None, max_events=None, userspace=None):
+    """Parse a whole text through the fast block scanner; returns (public events, summary).
+    ``userspace``: a list that receives the userspace killers' kills."""
     import io  # pylint: disable=import-outside-toplevel
     if isinstance(text, str):
         text = text.encode('utf-8')
     coll = EventCollector(since=since, until=until, max_events=max_events)
     stats = {}
     parser = OomParser(source, coll.add, include_tasks=include_tasks, ref_epoch=ref_epoch,
-                       boot_epoch=boot_epoch, stats=stats)
+                       boot_epoch=boot_epoch, stats=stats, emit_userspace=coll.add_userspace)
     scan_stream(io.BytesIO(text), parser, stats=stats)
     parser.close()
+    if userspace is not None:
+        userspace.extend(coll.userspace_events())
     return coll.events(), coll.summary()

@@ -291,9 +291,14 @@ def test_memcg_evidence_wins_over_constraint_none():
     assert any('CONSTRAINT_NONE ignored' in x for x in ev['evidence'])
 
 
-def test_lone_kill_line_is_unknown_and_memcg_kill_line_is_cgroup():
+def test_lone_kill_lines_global_memcg_and_unknown():
+    # the "Out of memory:" prefix alone is evidence of a global OOM (mm/oom_kill.c prints
+    # "Memory cgroup out of memory" for a memcg); nothing else is known: low confidence
     (ev,), dummy = parse_text('[9.0] Out of memory: Killed process 42 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
-    assert brief(ev) == (42, 'a', 'unknown') and ev['confidence'] == 'low'
+    assert brief(ev) == (42, 'a', 'system_memory') and ev['confidence'] == 'low'
+    assert any('Out of memory' in x for x in ev['evidence']) and ev['evidence_lines'] == [1]
+    (ev,), dummy = parse_text('[9.0] Killed process 44 (c) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
+    assert brief(ev) == (44, 'c', 'unknown') and ev['confidence'] == 'low'
     (ev,), dummy = parse_text('[9.0] Memory cgroup out of memory: Killed process 43 (b) total-vm:1kB\n')
     assert brief(ev) == (43, 'b', 'cgroup_limit')
 
@@ -339,7 +344,8 @@ def test_back_to_back_reports_are_not_swallowed():
     assert first['invoker'] == 'a' and first['killed_pid'] is None and first['cause'] == 'cgroup_limit'
     assert any('truncated' in x for x in first['evidence'])
     assert second['invoker'] == 'b' and second['killed_pid'] == 9 and second['cause'] == 'fragmentation'
-    assert third['invoker'] is None and third['killed_pid'] == 10 and third['cause'] == 'unknown'
+    assert third['invoker'] is None and third['killed_pid'] == 10 and third['cause'] == 'system_memory'
+    assert third['confidence'] == 'low'
 
 
 def test_two_hosts_interleaved_in_one_file():
@@ -679,7 +685,7 @@ def test_since_until_and_max_events_newest_kept():
     assert summary['first'].startswith('2026-11-26T02:00:00') or parse_time_bound(summary['first']) == since
     assert summary['by_killed_process'] == {'p0': 2, 'p1': 2, 'p2': 3}
     assert {'type': 'process', 'name': 'p2', 'count': 3} in summary['repeat_offenders']
-    assert summary['by_cause'] == {'unknown': 7}
+    assert summary['by_cause'] == {'system_memory': 7}
 
 
 def test_max_events_zero_still_counts():

@@ -74,11 +74,14 @@ USERSPACE_FIELDS = ('source', 'line', 'time', 'host', 'killer', 'victim_pid', 'v
 START_ANCHOR = b'invoked oom'
 K_ANCHORS = (b'Killed process', b'Kill process', b'Kernel panic')
 REAPER_ANCHOR = b'oom_reaper:'
-# the orphans of a report whose start and kill line did not survive: the oom-kill: summary,
-# "Task in X killed as a result of limit of Y", "Out of memory and no killable processes...",
-# "Tasks in X are going to be killed due to memory.oom.group set"
-RE_ORPHAN = re.compile(rb'kill(?::|ed as a result of limit|ed due to memory\.oom|able proc)')
 ANCHORS = (START_ANCHOR,) + K_ANCHORS + (REAPER_ANCHOR,)
+# The orphans of a report whose start and kill line did not survive open an event too: the
+# oom-kill: summary, "Task in X killed as a result of limit of Y", "Out of memory and no
+# killable processes...", "Tasks in X are going to be killed due to memory.oom.group set", the
+# oom_reaper line.  The scan finds report starts, summaries, reaper and group lines with one
+# search (a C-speed scan for "oom", the rest of the match in C) and the other two with another.
+_RE_SCAN_OOM = re.compile(rb'oom(?:-kill(?:er|:)|_reaper:| ?: ?gfp|\.group)')
+_RE_SCAN_KILL = re.compile(rb'kill(?:ed as a result of limit|able proc)')
 # userspace killers: systemd-oomd "Killed /x.slice/y.scope due to ...", found by the "K" search;
 # earlyoom "sending SIGTERM to process ..."; nohang "Implementing a corrective action:"
 U_K_ANCHOR = b'Killed /'
@@ -87,7 +90,8 @@ U_ANCHORS = (b'sending SIG', b'corrective action:')
 
 def opens_event(line):
     """Can this raw line open an event?  (The line-by-line reference uses what the scan finds.)"""
-    return any(a in line for a in ANCHORS) or RE_ORPHAN.search(line) is not None
+    return any(a in line for a in K_ANCHORS) or _RE_SCAN_OOM.search(line) is not None or \
+        _RE_SCAN_KILL.search(line) is not None
 
 
 def userspace_anchor(line):
@@ -1598,12 +1602,11 @@ def _hits(buf, lo, stop, ulo):
         elif starts(U_K_ANCHOR, i):
             add((i, 'U'))
         i = find(b'K', i + 1, stop)
-    for needle, kind in ((START_ANCHOR, 'S'), (REAPER_ANCHOR, 'O')):
-        i = find(needle, lo, stop)
-        while i >= 0:
-            add((i, kind))
-            i = find(needle, i + 1, stop)
-    for m in RE_ORPHAN.finditer(buf, lo, stop):
+    for m in _RE_SCAN_OOM.finditer(buf, lo, stop):
+        i = m.start()
+        # "invoked oom-killer:" (and "invoked oom:" in some excerpts) starts a report
+        add((i - 8, 'S') if i >= 8 and buf[i - 8:i] == b'invoked ' else (i, 'O'))
+    for m in _RE_SCAN_KILL.finditer(buf, lo, stop):
         add((m.start(), 'O'))
     for needle in U_ANCHORS:
         i = find(needle, ulo, stop)
@@ -1882,7 +1885,7 @@ def _split_points(path, start, size, workers):
 
 
 def _parallel_scan(path, start, size, parser_factory, start_line, block_size, spools, emit, thorough=False,
-                   keep_regions=None, carried=None):
+                   keep_regions=None, carried=None, emit_userspace=None):
     """Scan [start, start+size) in ``len(spools) + 1`` ranges: the first in this process, the
     others in forked children, one per spool (an open temporary file).  Every finished event goes to ``emit`` in file order, with absolute line
     numbers, as a sequential scan would give them.
@@ -1940,6 +1943,12 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
         nbytes, nlines, consumed_end, st, open_at_end, regions = res
         spool.seek(0)
         for ev, finished in _spooled(spool, open_at_end):
+            if ev.get('_userspace'):
+                ev.pop('_userspace')
+                ev['line'] += lines
+                if emit_userspace is not None:
+                    emit_userspace(ev)
+                continue
             if ev['_start_offset'] < prev_end:
                 continue  # read by the previous range's window
             ev['line'] += lines
@@ -2008,6 +2017,12 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
             ev = dict((key, value) for key, value in ev.items() if key != '_region')
         pickle.dump(ev, spool, protocol=pickle.HIGHEST_PROTOCOL)
     parser = parser_factory(emit if emit is not None else to_spool, stats)
+    if spool is not None and parser.emit_userspace is not None:
+        # a child's userspace kills travel in its spool, marked, with its events
+        def userspace_to_spool(uev):
+            uev['_userspace'] = True
+            pickle.dump(uev, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        parser.emit_userspace = userspace_to_spool
     if carried:
         for ev in carried:
             ev['_carried'] = True
@@ -2062,7 +2077,7 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
             # open at the end of the last range go back to this parser
             nbytes, nlines, st, still_open = _parallel_scan(
                 path, start_offset, todo, parser_factory, start_line, block_size, spools, parser.emit, thorough,
-                keep_regions, parser.hand_over(0))
+                keep_regions, parser.hand_over(0), parser.emit_userspace)
         finally:
             for spool in spools:
                 spool.close()

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat as stat_mod
 import subprocess
 import tempfile
@@ -30,8 +31,10 @@ import time
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
+    USERSPACE_KILLERS,
     EventCollector,
     OomParser,
+    unwrap_line,
     is_strict_ancestor,
     parse_time_bound,
     scan_file,
@@ -278,9 +281,22 @@ class _TailKeeper(object):
         self.f = f
         self.keep = keep
         self.tail = b''
+        self.head = None
+
+    @property
+    def first_epoch(self):
+        """Time of the first record read (``__REALTIME_TIMESTAMP``), None when unknown."""
+        if not self.head:
+            return None
+        try:
+            return int(json.loads(self.head.split(b'\n', 1)[0].decode('utf-8', 'replace'))['__REALTIME_TIMESTAMP']) / 1e6
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def readinto(self, b):
         n = self.f.readinto(b)
+        if n and self.head is None:
+            self.head = bytes(b[:min(n, 65536)])
         if n:
             chunk = bytes(b[max(0, n - self.keep):n])
             self.tail = (self.tail + chunk)[-self.keep:]
@@ -336,7 +352,8 @@ class SourceReader(object):
 
     def _parser(self, source, stats, emit=None, boot_epoch=None, ref_epoch=None):
         return OomParser(source, emit or self.collector.add, include_tasks=self.include_tasks,
-                         ref_epoch=ref_epoch, boot_epoch=boot_epoch, stats=stats)
+                         ref_epoch=ref_epoch, boot_epoch=boot_epoch, stats=stats,
+                         emit_userspace=self.collector.add_userspace)
 
     def _stat(self, name, kind, path=None):
         st = {'name': name, 'type': kind, 'path': path, 'status': 'ok', 'bytes': 0, 'lines': 0,
@@ -651,6 +668,37 @@ class SourceReader(object):
         st['cursor'] = new_cursor
         if self.new_state is not None and new_cursor:
             self.new_state['journal'] = {'cursor': new_cursor}
+        if st['status'] == 'ok':
+            # journald's _TRANSPORT=kernel records: the kernel's own record of this host (from
+            # the first record the query returned; an incremental run covers from its cursor)
+            self.collector.mark_kernel_source('journal', tail.first_epoch if not cursor else self.since)
+        self.read_journal_userspace(exe, st)
+
+    def read_journal_userspace(self, exe, st):
+        """The userspace OOM killers' messages in the journal (their own identifiers, any
+        transport): kills go to ``userspace_events``, never to the kernel events."""
+        cmd = [exe, '-o', 'json', '--no-pager', '-q'] + ['SYSLOG_IDENTIFIER=%s' % k for k in USERSPACE_KILLERS]
+        cursor = (self.state or {}).get('journal_userspace', {}).get('cursor') if self.state else None
+        if cursor:
+            cmd.append('--after-cursor=%s' % cursor)
+        if self.since is not None:
+            cmd.append('--since=@%d' % int(self.since))
+        if self.until is not None:
+            cmd.append('--until=@%d' % int(self.until + 1))
+        parser = self._parser('journal', {'skipped': 0, 'errors': 0}, emit=lambda ev: None)
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # pylint: disable=consider-using-with
+        except OSError as e:
+            st['messages'].append('userspace killers: %s' % e)
+            return
+        scratch = {'bytes': 0, 'lines': 0, 'skipped': 0, 'errors': 0}
+        _scan_into(proc.stdout, parser, scratch)
+        proc.stderr.read()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        if self.new_state is not None and (parser.last_cursor or cursor):
+            self.new_state['journal_userspace'] = {'cursor': parser.last_cursor or cursor}
 
     # ---- kernel ring buffer -----------------------------------------------------------------
 
@@ -711,9 +759,20 @@ class SourceReader(object):
             count_emit(ev)
         parser = self._parser('dmesg', st, emit=emit, boot_epoch=self.boot_epoch)
         _scan_into(io.BytesIO(data), parser, st)
+        # the ring buffer is the kernel's own record since boot (or since it wrapped: the first
+        # record's time); lines written to /dev/kmsg from userspace carry a user facility
+        self.collector.mark_kernel_source('dmesg', self._first_record_epoch(data))
         if self.new_state is not None:
             self.new_state['dmesg'] = {'boot_id': boot_id, 'seq': last_seq if last_seq is not None else
                                        (prev or {}).get('seq'), 'uptime': max_up[0]}
+
+    def _first_record_epoch(self, data):
+        """Wall-clock time of the first record of a ring buffer dump, None when unknown."""
+        if self.boot_epoch is None:
+            return None
+        head = data[:4096].split(b'\n', 1)[0].decode('utf-8', 'replace')
+        w = unwrap_line(head)
+        return self.boot_epoch + (w.uptime or 0.0)
 
     @staticmethod
     def _read_kmsg(path, after_seq):
@@ -787,15 +846,19 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
     cfg = host_config(root) if config else None
     if enrich:
         reader.collector.refine = make_refiner(root, cfg)
+    if root == '/':
+        reader.collector.local_host = socket.gethostname()
     used = reader.run(sources, paths)
     events = reader.collector.events()
     summary = reader.collector.summary()
+    userspace_events = reader.collector.userspace_events()
     state_written = False
     if state_file and update_state and reader.new_state is not None:
         save_state(state_file, reader.new_state)
         state_written = True
     return {
         'events': events,
+        'userspace_events': userspace_events,
         'summary': summary,
         'config': cfg,
         'sources': reader.stats,

@@ -544,6 +544,7 @@ def main():
         module.warn(warning)
     facts = {'oom': {
         'events': result['events'],
+        'userspace_events': result['userspace_events'],
         'summary': result['summary'],
         'config': result['config'],
         'sources': result['sources'],

@@ -214,9 +214,10 @@ def test_bad_since_raises_value_error(tmp_path):
 
 
 FAKE_JOURNALCTL = r'''#!/bin/sh
-echo "$@" > "{argsfile}"
+echo "$@" >> "{argsfile}"
 case "$*" in
   *after-cursor*) exit 0 ;;
+  *SYSLOG_IDENTIFIER=*) exit 0 ;;
 esac
 cat "{data}"
 '''

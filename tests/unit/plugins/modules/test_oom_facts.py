@@ -30,7 +30,7 @@ def test_files_source_returns_facts(capsys):
                           'enrich': False}, capsys)
     assert rc == 0 and out['changed'] is False
     oom = out['ansible_facts']['oom']
-    assert set(oom) == {'events', 'summary', 'config', 'sources'}
+    assert set(oom) == {'events', 'userspace_events', 'summary', 'config', 'sources'}
     assert [(e['killed_pid'], e['cause']) for e in oom['events']] == [
         (12039, 'cgroup_limit'), (12672, 'parent_cgroup_limit'), (12874, 'cgroup_limit')] or \
         sorted((e['killed_pid'], e['cause']) for e in oom['events']) == [

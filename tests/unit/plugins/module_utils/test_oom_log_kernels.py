@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, oomkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One report per kernel version, built from that version's printk formats (fixtures/oom_kernels,
+each file names its kernel files and version; docs/oom-events.md has the table)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSES, parse_lines, parse_text
+
+KERNELS = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_kernels')
+
+# file: (killed_pid, killed_comm, cause, confidence, other fields that must hold)
+EXPECTED = {
+    'linux-2.6.32.log': (4242, 'java', 'system_memory', 'medium',
+                         {'invoker': 'java', 'gfp_mask': '0x201da', 'nodes_below_min': [0], 'cpuset': '/'}),
+    'linux-2.6.32-rhel6.log': (7001, 'httpd', 'cgroup_limit', 'high',
+                               {'killed_uid': 48, 'memcg': '/web', 'task_memcg': '/web', 'memcg_limit_kb': 524288,
+                                'total_vm_kb': 393216}),
+    'linux-3.10.log': (9001, 'python', 'parent_cgroup_limit', 'high',
+                       {'memcg': '/batch', 'task_memcg': '/batch/job7', 'invoker_pid': 9001,
+                        'killed_oom_score_adj': 0, 'failcnt': 3921}),
+    'linux-4.4.log': (1500, 'mysqld', 'system_memory', 'medium', {'gfp_flags': None, 'anon_rss_kb': 1920048}),
+    'linux-4.9.log': (2200, 'node', 'cgroup_limit', 'high',
+                      {'gfp_flags': 'GFP_KERNEL', 'reaped': True, 'shmem_rss_kb': 0, 'memsw_limit_kb': 524288,
+                       'killed_oom_score_adj': 998, 'cpuset': 'c3a1'}),
+    'linux-4.14.log': (4410, 'mysqld', 'fragmentation', 'medium',
+                       {'order': 2, 'nodemask': '(null)', 'reaped': True, 'killed_oom_score_adj': 300}),
+    'linux-4.19.log': (3100, 'stress', 'parent_cgroup_limit', 'high',
+                       {'oom_group': True, 'group_killed': [{'pid': 3101, 'comm': 'stress'}], 'reaped': True}),
+    'linux-5.4.log': (5400, 'ruby', 'cgroup_limit', 'high',
+                      {'constraint': 'CONSTRAINT_MEMCG', 'killed_uid': 999, 'memcg': '/app.slice/web.service'}),
+    'linux-5.10.log': (88123, 'postgres', 'system_memory', 'high',
+                       {'constraint': 'CONSTRAINT_NONE', 'pgtables_kb': 15528, 'nodes_below_min': [0],
+                        'task_memcg': '/system.slice/postgresql.service'}),
+    'linux-5.15.log': (5121, 'stress-ng', 'parent_cgroup_limit', 'high',
+                       {'oom_group': True, 'memsw_limit_kb': 0,
+                        'group_killed': [{'pid': 5120, 'comm': 'stress-ng'}, {'pid': 5119, 'comm': 'bash'}]}),
+    'linux-6.1.log': (6101, 'firefox', 'manual', 'high', {'sysrq': True, 'order': -1}),
+    'linux-6.6.log': (None, None, 'cgroup_limit', 'medium', {'no_killable': True, 'panic': False,
+                                                             'memcg_limit_kb': 10240}),
+    'linux-6.12.log': (None, None, 'system_memory', 'medium', {'no_killable': True, 'panic': True,
+                                                               'invoker_pid': 1212}),
+}
+
+
+def test_every_kernel_fixture_is_listed():
+    assert sorted(EXPECTED) == sorted(n for n in os.listdir(KERNELS) if n.endswith('.log'))
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_one_event_per_kernel_version(name):
+    with open(os.path.join(KERNELS, name), 'rb') as f:
+        data = f.read()
+    header = data.split(b'\n', 1)[0].decode()
+    assert header.startswith('# synthesized from the printk formats of ') and 'mm/' in header
+    evs, summary = parse_text(data, source=name)
+    pid, comm, cause, confidence, fields = EXPECTED[name]
+    assert len(evs) == 1 and summary['total'] == 1, evs
+    ev = evs[0]
+    assert (ev['killed_pid'], ev['killed_comm'], ev['cause'], ev['confidence']) == (pid, comm, cause, confidence), \
+        ev['evidence']
+    for key, value in fields.items():
+        assert ev[key] == value, (key, ev[key])
+    assert ev['cause'] in CAUSES and ev['evidence'] and ev['evidence_lines']
+    # the event starts at the invoked line (the line after the header; after the sysrq line on 6.1)
+    start = 3 if name == 'linux-6.1.log' else 2
+    assert ev['line'] == start and all(start <= n <= data.count(b'\n') for n in ev['evidence_lines'])
+    # the line-by-line reference reads the same event
+    (ref,) = parse_lines(data.splitlines())
+    assert (ref['killed_pid'], ref['cause']) == (pid, cause)

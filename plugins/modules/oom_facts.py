@@ -106,11 +106,10 @@ options:
     default: true
   thorough:
     description:
-      - Files of 64 MiB and more are scanned from their kill lines (C(Killed process)), each report read
-        back to its start. A report whose kill line never reached the log (a log rate limit dropped the
-        end of a long report) is then only found at the end of a file.
-      - V(true) also searches those files for report starts, so such reports are found anywhere, as in
-        smaller files. It reads every report line by line and takes about twice the time on those files.
+      - Kept for compatibility; it changes nothing. Every file, whatever its size, is searched in one
+        pass for every line that can open an event (report starts, kill lines, C(oom-kill:) summaries,
+        C(Task in ... limit of) lines, no-killable and panic lines, C(memory.oom.group) and C(oom_reaper)
+        lines), so a report whose kill line never reached the log is always found.
     type: bool
     default: false
   workers:
@@ -302,7 +301,7 @@ ansible_facts:
             cause:
               description: Why the OOM happened.
               type: str
-              choices: [cgroup_limit, parent_cgroup_limit, system_memory, numa_node_or_policy, cpuset, fragmentation, unknown]
+              choices: [cgroup_limit, parent_cgroup_limit, system_memory, numa_node_or_policy, cpuset, fragmentation, manual, unknown]
             confidence:
               description: V(high) when the log proves the cause, V(medium) when a part is inferred or cannot be excluded, V(low) for fragments.
               type: str
@@ -311,11 +310,33 @@ ansible_facts:
               description: Short statements of the facts the cause was derived from.
               type: list
               elements: str
+            evidence_lines:
+              description:
+                - Line numbers (in RV(ansible_facts.oom.events[].source)) of the lines the event and its cause rest on
+                  (invoked, C(oom-kill:), C(memory usage), C(Task in), kill, panic lines, ...).
+              type: list
+              elements: int
+            sysrq:
+              description:
+                - V(true) for a manual OOM kill asked for with sysrq f (C(order=-1) on the invoked line); its cause
+                  is V(manual).
+              type: bool
+            verified:
+              description:
+                - V(true) when the kernel's own record of this host (the journal's C(_TRANSPORT=kernel) records or
+                  the ring buffer, O(sources=journal) or O(sources=dmesg)) has the event.
+                - V(false) when that record was read, covers the event's time and host, and lacks it; such a text-log
+                  line tagged C(kernel) was never printed by the kernel (for example C(logger -t kernel)).
+                - V(null) when only text logs were read, or the event is older than the kernel's record or from
+                  another host. Findings of the diagnosis report never rest on unverified events alone.
+              type: bool
             oom_group:
               description: V(true) when the cgroup's memory.oom.group killed all its tasks.
               type: bool
             group_killed:
-              description: Further processes killed with the victim by memory.oom.group (C(pid), C(comm)).
+              description:
+                - Further processes killed with the victim by memory.oom.group (C(pid), C(comm)). The whole group
+                  kill is one event (one OOM decision); the victim is RV(ansible_facts.oom.events[].killed_pid).
               type: list
               elements: dict
             reaped:
@@ -338,6 +359,57 @@ ansible_facts:
               description: The task table rows (only with O(include_tasks)).
               type: list
               elements: dict
+        userspace_events:
+          description:
+            - Kills by userspace OOM killers (systemd-oomd, earlyoom, nohang), oldest first, at most O(max_events).
+              They are not kernel OOM kills and never appear in RV(ansible_facts.oom.events) or its counts.
+            - Read from text logs (lines of those programs, or untagged lines of their shape) and from the journal
+              (their C(SYSLOG_IDENTIFIER)).
+          returned: always
+          type: list
+          elements: dict
+          contains:
+            killer:
+              description: The daemon that killed.
+              type: str
+              choices: [systemd-oomd, earlyoom, nohang]
+            victim_pid:
+              description: PID of the killed process (earlyoom, nohang); V(null) for systemd-oomd, which kills cgroups.
+              type: int
+            victim_comm:
+              description: Name of the killed process, as the daemon printed it.
+              type: str
+            cgroup:
+              description: The killed cgroup (systemd-oomd) or the victim's cgroup (nohang).
+              type: str
+            unit:
+              description: The systemd unit of RV(ansible_facts.oom.userspace_events[].cgroup), when it names one.
+              type: str
+            reason:
+              description: Why it killed, for example V(memory_pressure), V(swap), V(low_memory_and_swap), V(pressure).
+              type: str
+            signal:
+              description: Signal sent (V(SIGTERM), V(SIGKILL)); systemd-oomd always kills.
+              type: str
+            detail:
+              description: The rest of the daemon's message (thresholds, pressure, badness, RSS).
+              type: str
+            time:
+              description: Wall-clock time from the log wrapper (ISO 8601).
+              type: str
+            host:
+              description: Host name from the wrapper.
+              type: str
+            source:
+              description: Where the line was read.
+              type: str
+            sources:
+              description: Every source that had it.
+              type: list
+              elements: str
+            line:
+              description: Line number of the kill line in RV(ansible_facts.oom.userspace_events[].source).
+              type: int
         summary:
           description: Counts over all events found (not only the returned ones).
           returned: always
@@ -377,6 +449,12 @@ ansible_facts:
               description: Processes and cgroups involved in two or more events (C(type), C(name), C(count)), most frequent first.
               type: list
               elements: dict
+            userspace_total:
+              description: Kills by userspace OOM killers found (RV(ansible_facts.oom.userspace_events) holds the newest).
+              type: int
+            unverified:
+              description: Returned events with RV(ansible_facts.oom.events[].verified=false).
+              type: int
         config:
           description: The host's OOM configuration now (V(null) with O(gather_config=false)).
           returned: always

@@ -9,21 +9,14 @@ from __future__ import annotations
 import datetime
 import re
 
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSE_TEXT as OOM_CAUSE_TEXT
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSES
 
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
 SEVERITY_RANK = dict((s, i) for i, s in enumerate(SEVERITIES))
 
-# Presentation of the parser's causes (the causes themselves live in oom_log.CAUSES).
-CAUSE_TEXT = {
-    'cgroup_limit': 'cgroup hit its own memory limit',
-    'parent_cgroup_limit': 'a parent cgroup hit its memory limit',
-    'system_memory': 'the whole system ran out of memory',
-    'numa_node_or_policy': 'a NUMA node or memory policy ran out of memory',
-    'cpuset': 'the memory nodes of a cpuset ran out',
-    'fragmentation': 'no free block of the order asked for (fragmentation)',
-    'unknown': 'not enough context in the log to tell',
-}
+# The causes and what each means live in oom_log.CAUSE_TABLE; their colours are the report's.
+CAUSE_TEXT = dict(OOM_CAUSE_TEXT)
 CAUSE_COLOURS = {
     'cgroup_limit': '#1f77b4',
     'parent_cgroup_limit': '#17becf',

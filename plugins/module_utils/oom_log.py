@@ -514,10 +514,15 @@ _RE_INVOKED = re.compile(r'^(?P<comm>.*?) invoked oom(?:-killer)?:?\s*(?P<rest>.
 # "Killed process N (comm) ...", RHEL 6 "Killed process N, UID U, (comm) ...", Linux-VServer
 # "Killed process N:#X, UID U, (comm) ..."; the comm may hold spaces, parentheses and colons
 _RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+)(?::#\d+)?(?:, UID (?P<uid>\d+),)? '
-                        r'\((?P<comm>.*)\)(?P<rest>.*)$')
+                        r'\((?P<comm>.*)\)(?P<rest>[^)]*)$', re.S)
+# a kill line cut inside the name: a comm with a newline, printed by /proc/kmsg (imklog) and
+# escaped by rsyslog (#012) as two lines; the rest of the name and the fields follow on the next
+_RE_KILLED_OPEN = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+)(?::#\d+)?(?:, UID (?P<uid>\d+),)? '
+                             r'\((?P<comm>[^)]*)$')
+_RE_COMM_REST = re.compile(r'^(?P<comm>[^)]*)\)(?P<rest>(?:\s|,).*)?$', re.S)
 _RE_SELECT = re.compile(r'[Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score (?P<score>-?\d+)')
 _RE_OOMKILL = re.compile(r'^oom-kill:\s*(?P<rest>.*)$')
-_RE_REAPER = re.compile(r'oom_reaper: reaped process (?P<pid>\d+) \((?P<comm>.*)\),?(?P<rest>.*)$')
+_RE_REAPER = re.compile(r'oom_reaper: reaped process (?P<pid>\d+) \((?P<comm>.*)\),?(?P<rest>.*)$', re.S)
 _RE_MEMUSAGE = re.compile(r'^(?P<kind>memory|memory\+swap|swap|kmem|kmem\.tcp|tcp):? usage:? (?P<usage>\d+)\s?kB,? '
                           r'limit:? (?P<limit>\d+)\s?kB(?:,? failcnt:? (?P<failcnt>\d+))?')
 _RE_TASKIN = re.compile(r'Task in (?P<task>\S+) killed as a result of limit of (?P<memcg>\S+)')
@@ -695,11 +700,12 @@ class OomParser(object):
         self._memo_start = None
         self._recent_victims = {}
         self._us_context = None
+        self._open_comm = {}
 
     # ---- public -----------------------------------------------------------------------------
 
     def feed(self, raw, lineno, prefiltered=False):
-        if self.window and not prefiltered:
+        if self.window and not prefiltered and not self._open_comm:
             test = raw if isinstance(raw, (bytes, bytearray)) else raw.encode('utf-8', 'replace')
             if not _interesting(test):
                 if self._row_target is not None and _RE_ROW_RAW.search(test):
@@ -898,10 +904,34 @@ class OomParser(object):
                     # drivers/tty/sysrq.c moom_callback: out_of_memory() with order -1
                     ev['sysrq'] = True
                 return True
+        pending = None
+        if self._open_comm:
+            pending = self._open_comm.pop(key, None)
+            if pending is None and w.host is None and msg[:1].isspace():
+                # journalctl prints the rest of a multi-line message indented, without a host
+                pending = self._open_comm.pop(next(iter(self._open_comm)))
+            # the rest of a cut name is the very next line or nothing
+            self._open_comm.clear()
+        if pending is not None:
+            cm = _RE_COMM_REST.match(msg.lstrip())
+            if cm:
+                # the rest of a kill line cut inside the victim's name
+                ev, m0 = pending
+                ev['killed_comm'] = ev['killed_comm'] + '\n' + cm.group('comm')
+                self._kill_fields(ev, cm.group('rest') or '')
+                _mark(ev, lineno)
+                return True
         if 'Killed process' in msg:
             m = _RE_KILLED.search(msg)
             if m:
                 self._killed(key, lineno, w, m, msg)
+                return True
+            m = _RE_KILLED_OPEN.search(msg)
+            if m:
+                # the kill is not lost whatever follows: the name so far, completed by the next line
+                ev = self._killed(key, lineno, w, m, msg)
+                if ev is not None:
+                    self._open_comm[key] = (ev, m)
                 return True
         ev = self.open.get(key)
         if 'oom-kill:' in msg:
@@ -1174,7 +1204,12 @@ class OomParser(object):
             ev['_kill_prefix'] = prefix
             if 'Memory cgroup' in prefix or 'memory cgroup' in prefix:
                 ev['_memcg_kill'] = True
-        rest = m.group('rest')
+        self._kill_fields(ev, m.groupdict().get('rest') or '')
+        ev['_tail'] = TAIL_LINES
+        return ev
+
+    @staticmethod
+    def _kill_fields(ev, rest):
         um = _RE_UID.search(rest)
         if um:
             ev['killed_uid'] = int(um.group(1))
@@ -1185,7 +1220,6 @@ class OomParser(object):
                 ev[field] = _int_or_none(v)
             elif k != 'UID':
                 ev['extra'][k.replace('-', '_')] = _num(v)
-        ev['_tail'] = TAIL_LINES
 
 
 def _context_before(buf, ls, size=16384):

@@ -159,7 +159,20 @@ _RE_PIPE_NOPROG = re.compile(r'(emerg|alert|crit|err|error|warning|warn|notice|i
 _RE_DMESG_X = re.compile(r'(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*:'
                          r'\s*(emerg|alert|crit|err|warn|warning|notice|info|debug)\s*: ?')
 _RE_DMESG_T = re.compile(r'\[([^\]]{8,60})\] ?')
-_RE_CLOCK = re.compile(r'(\d{1,2}):(\d\d):(\d\d)(?:[.,](\d+))?')
+_RE_CLOCK = re.compile(r'(\d{1,2}):(\d\d)(?::(\d\d))?(?:[.,](\d+))?')
+# dmesg --time-format delta "[<    0.000123>]" and reltime "[  +0.000123]" (after the first line)
+_RE_DELTA = re.compile(r'\[\s*(?:<\s*\d+\.\d+>|\+\d+\.\d+)\]\s?')
+# journalctl -o short-full "Wed 2026-12-02 09:50:01 UTC host prog: " and -o short-unix "1764669001.123456 host prog: "
+_RE_SHORT_FULL = re.compile(r'[A-Z][a-z]{2} (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? ([A-Za-z+\-0-9]+) ')
+_RE_UNIX = re.compile(r'(\d{9,11}\.\d+) ')
+# journalctl -o json-pretty / -o export / -o verbose field lines
+_RE_PRETTY_MSG = re.compile(r'\s*"MESSAGE"\s*:\s*("(?:[^"\\]|\\.)*")\s*,?\s*$')
+_RE_FIELD_MSG = re.compile(r'\s*MESSAGE=(.*)$', re.S)
+# a kernel message after any other prefix that ends in the kernel's own "[ uptime]"
+_RE_UPTIME_ANY = re.compile(r'\[\s*(\d+\.\d{6})\]\s?(?:\[\s*[TC]\d+\]\s?)?')
+_RE_KMSG_ESC = re.compile(r'\\x([0-9a-f]{2})')
+# JSON log shippers (Vector, Loki, Fluent Bit, cloud log exports): the text under one of these keys
+_JSON_TEXT_KEYS = ('message', 'msg', 'log', 'textPayload', 'line', 'body', 'MESSAGE')
 _RE_ESCAPE = re.compile(r'#(\d{3})')
 
 KERNEL = 'kernel'
@@ -273,7 +286,7 @@ def _parse_dmesg_t(text, ref_epoch):
         return False
     if year is None:
         year = _infer_year(month, day, ref_epoch)
-    return _epoch_from_parts(year, month, day, int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4))
+    return _epoch_from_parts(year, month, day, int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), m.group(4))
 
 
 def _strip_uptime(msg):
@@ -293,6 +306,8 @@ def _from_json(line):
     if not isinstance(rec, dict):
         return None
     msg = rec.get('MESSAGE')
+    if msg is None:
+        return _from_json_shipper(rec)
     if isinstance(msg, list):
         try:
             msg = bytes(msg).decode('utf-8', 'replace')
@@ -324,6 +339,42 @@ def _from_json(line):
         uptime = up2
     return Wrapped(msg, program=program, host=rec.get('_HOSTNAME'), uptime=uptime, epoch=epoch,
                    cursor=rec.get('__CURSOR'), fmt='journal-json')
+
+
+def _from_json_shipper(rec):
+    """A JSON line of a log shipper: the text under ``message`` (or similar) is unwrapped as a log
+    line; the record's own host, time and transport fill what the text does not say."""
+    text = None
+    for key in _JSON_TEXT_KEYS:
+        v = rec.get(key)
+        if isinstance(v, str):
+            text = v
+            break
+    if text is None:
+        return Wrapped('', program=None, fmt='json')
+    w = _unwrap(text, None)
+    transport = rec.get('_TRANSPORT') or rec.get('transport')
+    ident = rec.get('SYSLOG_IDENTIFIER') or rec.get('syslog_identifier') or rec.get('appname') or rec.get('ident')
+    if transport is not None:
+        w.program = KERNEL if transport == 'kernel' else '%s(%s)' % (ident or '-', transport)
+    elif ident is not None and w.program is None:
+        w.program = KERNEL if ident == 'kernel' else ident
+    if w.host is None:
+        host = rec.get('host') or rec.get('hostname') or rec.get('_HOSTNAME')
+        w.host = host if isinstance(host, str) else None
+    if w._epoch is None:  # pylint: disable=protected-access
+        for key in ('timestamp', '@timestamp', 'time', 'ts', 'date'):
+            v = rec.get(key)
+            if isinstance(v, str):
+                m = _RE_ISO.match(v)
+                if m:
+                    w._epoch = _lazy(_iso_epoch, m)  # pylint: disable=protected-access
+                    break
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                w._epoch = float(v) / (1e9 if v > 1e15 else 1e3 if v > 1e11 else 1)  # pylint: disable=protected-access
+                break
+    w.fmt = 'json-lines'
+    return w
 
 
 def _after_program(rest, host, epoch, fmt):
@@ -382,8 +433,20 @@ def _unwrap(line, ref_epoch):
         if m:
             pri = int(m.group(1))
             msg = s[m.end():]
+            if '\\x' in msg:
+                # /dev/kmsg escapes control characters (a newline in a name is \x0a)
+                msg = _RE_KMSG_ESC.sub(lambda e: chr(int(e.group(1), 16)), msg)
             return Wrapped(msg, program=KERNEL if pri < 8 else 'user', uptime=int(m.group(3)) / 1e6,
                            fmt='kmsg')
+        m = _RE_UNIX.match(s)
+        if m:
+            rest = s[m.end():]
+            hm = _RE_HOSTPROG.match(rest)
+            if hm:
+                prog = hm.group(2)
+                uptime, msg = _strip_uptime(rest[hm.end():])
+                return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1), uptime=uptime,
+                               epoch=float(m.group(1)), fmt='journal-short-unix')
         m = _RE_ISO.match(s)
         if m:
             epoch = _lazy(_iso_epoch, m)
@@ -416,6 +479,20 @@ def _unwrap(line, ref_epoch):
             inner.program = KERNEL if m.group(1) == 'kern' else m.group(1)
             inner.fmt = 'dmesg-x'
             return inner
+    if c.isupper() and s[3:4] == ' ' and s[4:5].isdigit():
+        m = _RE_SHORT_FULL.match(s)
+        if m:
+            tz = m.group(8)
+            tz = 'Z' if tz in ('UTC', 'GMT', 'Z') else tz if tz[:1] in '+-' else None
+            epoch = _lazy(_epoch_from_parts, int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                          int(m.group(5)), int(m.group(6)), m.group(7), tz)
+            rest = s[m.end():]
+            hm = _RE_HOSTPROG.match(rest)
+            if hm:
+                prog = hm.group(2)
+                uptime, msg = _strip_uptime(rest[hm.end():])
+                return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1), uptime=uptime,
+                               epoch=epoch, fmt='journal-short-full')
     if c.isupper():
         m = _RE_BSD_FULL.match(s)
         if m and m.group(1) in _BSD_MONTHS:
@@ -436,6 +513,9 @@ def _unwrap(line, ref_epoch):
                                uptime=uptime, epoch=epoch, fmt='syslog')
             return Wrapped(rest, program=None, epoch=epoch, fmt='syslog')
     if c == '[':
+        m = _RE_DELTA.match(s)
+        if m:
+            return Wrapped(s[m.end():], fmt='dmesg-delta')
         m = _RE_UPTIME.match(s)
         if m:
             rest = s[m.end():]
@@ -455,6 +535,27 @@ def _unwrap(line, ref_epoch):
                 return Wrapped(rest, epoch=epoch if epoch is not False else None, fmt='dmesg-T')
     if s.startswith('kernel:') or s.startswith('kernel['):
         return _after_program(s, None, None, 'syslog')
+    if c.isspace() or c == '"':
+        # journalctl -o json-pretty, -o export, -o verbose: one field per line
+        m = _RE_PRETTY_MSG.match(s)
+        if m:
+            try:
+                return Wrapped(json.loads(m.group(1)), program=None, fmt='journal-json-pretty')
+            except ValueError:
+                pass
+        m = _RE_FIELD_MSG.match(s)
+        if m:
+            return Wrapped(m.group(1), program=None, fmt='journal-fields')
+    if s.startswith('MESSAGE='):
+        return Wrapped(s[8:], program=None, fmt='journal-export')
+    if len(s) > 8 and s[1:8] == '\x00' * 7 or s[2:8] == '\x00' * 6 and len(s) > 8:
+        # journalctl -o export: a binary field (a message holding a newline): 64-bit length, data
+        return Wrapped(s[8:], program=None, fmt='journal-export')
+    if '[' in s[:240]:
+        # serial consoles, hypervisor logs, cloud exports: any prefix, then the kernel's "[ uptime]"
+        m = _RE_UPTIME_ANY.search(s, 0, 260)
+        if m:
+            return Wrapped(s[m.end():], uptime=float(m.group(1)), fmt='prefixed')
     return Wrapped(s, fmt='bare')
 
 
@@ -1243,8 +1344,8 @@ def _lines_after(buf, le, n):
 
 # systemd src/oom/oomd-manager.c: "Killed %s due to memory pressure for %s being %lu.%02lu%% > ..."
 # and "Killed %s due to swap used (%PRIu64) / total (%PRIu64) being more than ..."
-_RE_OOMD = re.compile(r'^Killed (?P<cg>/\S*) due to (?P<why>memory pressure|swap used|[^(]*?)'
-                      r'(?: for (?P<mon>/\S*))?(?: being (?P<being>.*?))?(?: for > (?P<dur>\S+))?(?: with .*)?$')
+_RE_OOMD = re.compile(r'^Killed (?P<cg>/\S*) due to (?P<why>memory pressure|swap used|memory used|\S+)(?P<rest>.*)$')
+_RE_OOMD_MON = re.compile(r' for (?P<mon>/\S*) being (?P<being>\S+ > \S+)')
 # earlyoom kill.c: 'sending %s to process %d uid %d "%s": badness %d, VmRSS %lld MiB' (fields after
 # the name vary by version: oom_score, oom_score_adj, badness, VmRSS, cmdline)
 _RE_EARLYOOM = re.compile(r'sending (?P<sig>SIG[A-Z0-9]+|\S+) to process (?P<pid>\d+) uid (?P<uid>\d+) '
@@ -1280,7 +1381,8 @@ def parse_userspace_line(raw, ref_epoch=None, before=None, after=None):
     text = raw.decode('utf-8', 'replace') if isinstance(raw, (bytes, bytearray)) else raw
     w = unwrap_line(text, ref_epoch)
     killer = _killer_of(w.program)
-    if w.program is not None and killer is None:
+    if killer is None and w.program is not None and w.fmt not in ('bare', 'json-lines'):
+        # another program's line (a kernel-tagged one included: no userspace killer writes as kernel)
         return None
     msg = w.msg.strip()
     uev = dict.fromkeys(USERSPACE_FIELDS)
@@ -1293,8 +1395,9 @@ def parse_userspace_line(raw, ref_epoch=None, before=None, after=None):
                    reason='memory_pressure' if why == 'memory pressure' else 'swap' if why.startswith('swap')
                    else why.strip().replace(' ', '_') or None,
                    signal='SIGKILL', detail=msg[len('Killed ') + len(m.group('cg')) + 1:])
-        if m.group('mon'):
-            uev['detail'] = 'monitored %s: %s' % (m.group('mon'), m.group('being') or '')
+        mm = _RE_OOMD_MON.search(m.group('rest'))
+        if mm:
+            uev['detail'] = 'monitored %s: %s' % (mm.group('mon'), mm.group('being'))
         return uev
     m = _RE_EARLYOOM.search(msg)
     if m and killer in (None, 'earlyoom'):

@@ -645,7 +645,7 @@ _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
 # what the summary and the cause need (first occurrence in a report); the rest is read later
 _LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=',
-                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info')
+                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info', b'oom_reaper')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
 MAX_DEFERRED_REGION = 64 * 1024
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
@@ -1077,8 +1077,9 @@ class OomParser(object):
                     ev['killed_comm'] = m.group('comm')
                     self.window = False
                 return True
-        m = _RE_MEMUSAGE.match(msg) if ' usage' in msg else None
+        m = _RE_MEMUSAGE.match(msg) if ' usage' in msg and ev is not None else None
         if m:
+            # a context line: never opens an event by itself
             ev = self._current(key, lineno, w, need_no_victim=True)
             kind = m.group('kind')
             usage = int(m.group('usage'))
@@ -1852,10 +1853,17 @@ def _feed_region(buf, a, b, line_a, parser, light=False):
     rfind = buf.rfind
     starts = {a}
     if light:
+        # every line the summary and the cause need (the first only of the long per-cgroup stats)
         for kw in _LIGHT_KEYWORDS:
             i = find(kw, a, b)
-            if i >= 0:
+            while i >= 0:
                 starts.add(rfind(b'\n', a, i) + 1 or a)
+                if kw == b'Memory cgroup stats for':
+                    break
+                i = find(b'\n', i, b)
+                if i < 0:
+                    break
+                i = find(kw, i, b)
     else:
         for kw in _REGION_KEYWORDS:
             i = find(kw, a, b)

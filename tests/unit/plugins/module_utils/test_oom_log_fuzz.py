@@ -112,3 +112,70 @@ def test_unwrap_never_raises(text):
     w = unwrap_line(text)
     assert isinstance(w.msg, str)
     assert w.epoch is None or isinstance(w.epoch, float)
+
+
+KERNELS = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_kernels')
+
+
+def _kernel_reports():
+    out = []
+    for name in sorted(os.listdir(KERNELS)):
+        with open(os.path.join(KERNELS, name), 'rb') as f:
+            out.append([line for line in f.read().splitlines() if not line.startswith(b'#')])
+    return out
+
+
+KERNEL_REPORTS = _kernel_reports()
+NOISE = [b'[ 1.000000] eth0: link up', b'[ 1.000001] audit: type=1400 audit(1.0:2): apparmor="DENIED"',
+         b'[ 1.000002] EXT4-fs (sda1): mounted filesystem']
+
+
+def _victims(lines):
+    out = set()
+    for line in lines:
+        i = line.find(b'Killed process ')
+        if i >= 0:
+            num = line[i + 15:].split(b' ', 1)[0].split(b',', 1)[0]
+            if num.isdigit():
+                out.add(int(num))
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_orphans_group_kills_and_interleaving_lose_no_kill(data):
+    # reports of every kernel version, each cut at both ends (orphan lines: a summary, a Task in, a
+    # group line, a reaper line without the rest), from several hosts, interleaved with each other
+    # and with other kernel lines; the scan equals the reference and every kill line is in an event
+    picks = data.draw(st.lists(st.integers(0, len(KERNEL_REPORTS) - 1), min_size=1, max_size=4))
+    streams = []
+    for n, idx in enumerate(picks):
+        lines = KERNEL_REPORTS[idx]
+        a = data.draw(st.integers(0, len(lines) - 1))
+        b = data.draw(st.integers(a + 1, len(lines)))
+        prefix = b'Dec  2 09:00:%02d host%d kernel: ' % (n, n)
+        streams.append((b'host%d' % n, [prefix + line for line in lines[a:b]]))
+    pending = [list(lines) for _host, lines in streams]
+    merged = []
+    while any(pending):
+        choice = data.draw(st.integers(0, len(pending)))
+        if choice == len(pending):
+            merged.append(b'Dec  2 09:00:59 host0 kernel: ' + data.draw(st.sampled_from(NOISE)))
+            continue
+        if pending[choice]:
+            merged.append(pending[choice].pop(0))
+    text = b'\n'.join(merged) + b'\n'
+    ref = parse_lines(text.splitlines(True))
+    got = []
+    parser = OomParser('fuzz', got.append)
+    scan_stream(io.BytesIO(text), parser, block_size=data.draw(st.integers(64, 4096)))
+    parser.close()
+    _check_events(got, text.count(b'\n'))
+    assert _key(got) == _key(ref)
+    for host, lines in streams:
+        seen = set()
+        for ev in got:
+            if ev['host'] == host.decode():
+                seen.add(ev['killed_pid'])
+                seen.update(g['pid'] for g in ev['group_killed'] or ())
+        assert _victims(lines) <= seen, (host, lines)

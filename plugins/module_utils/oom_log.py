@@ -467,6 +467,8 @@ def _unwrap(line, ref_epoch):
                 return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1),
                                uptime=uptime, epoch=epoch, fmt='rfc3339')
             uptime, msg = _strip_uptime(rest)
+            if uptime is None:
+                uptime, msg = _after_foreign_prefix(msg)
             return Wrapped(msg, program=None, uptime=uptime, epoch=epoch, fmt='rfc3339')
     if c.islower() and '|' in s[:40]:
         w = _pipe(s, None)
@@ -512,7 +514,8 @@ def _unwrap(line, ref_epoch):
                 uptime, msg = _strip_uptime(msg)
                 return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1),
                                uptime=uptime, epoch=epoch, fmt='syslog')
-            return Wrapped(rest, program=None, epoch=epoch, fmt='syslog')
+            uptime, rest = _after_foreign_prefix(rest)
+            return Wrapped(rest, program=None, uptime=uptime, epoch=epoch, fmt='syslog')
     if c == '[':
         m = _RE_DELTA.match(s)
         if m:
@@ -558,6 +561,15 @@ def _unwrap(line, ref_epoch):
         if m:
             return Wrapped(s[m.end():], uptime=float(m.group(1)), fmt='prefixed')
     return Wrapped(s, fmt='bare')
+
+
+def _after_foreign_prefix(msg):
+    """(uptime, text after it) when some prefix is followed by the kernel's own "[ uptime]" stamp."""
+    if '[' in msg[:240]:
+        m = _RE_UPTIME_ANY.search(msg, 0, 260)
+        if m:
+            return float(m.group(1)), msg[m.end():]
+    return None, msg
 
 
 def _lazy(fn, *args):

@@ -135,8 +135,8 @@ template(name="EulerPipe" type="string" string="%TIMESTAMP:::date-rfc3339%|%sysl
 '''.format(w=work))
         write(work + '/rs2.conf', '''
 global(workDirectory="{w}/rs2")
-module(load="imklog")
-kern.* action(type="omfile" file="{w}/rsyslog-imklog-traditional.log" template="RSYSLOG_TraditionalFileFormat")
+module(load="imklog" PermitNonKernelFacility="on")
+*.* action(type="omfile" file="{w}/rsyslog-imklog-traditional.log" template="RSYSLOG_TraditionalFileFormat")
 '''.format(w=work))
         for n in ('rs1', 'rs2'):
             procs.append(subprocess.Popen(['rsyslogd', '-n', '-f', '%s/%s.conf' % (work, n), '-i',

@@ -435,8 +435,7 @@ def _unwrap(line, ref_epoch):
             pri = int(m.group(1))
             msg = s[m.end():]
             if '\\x' in msg:
-                # /dev/kmsg escapes control characters (a newline in a name is \x0a)
-                msg = _RE_KMSG_ESC.sub(lambda e: chr(int(e.group(1), 16)), msg)
+                msg = kmsg_unescape(msg)
             return Wrapped(msg, program=KERNEL if pri < 8 else 'user', uptime=int(m.group(3)) / 1e6,
                            fmt='kmsg')
         m = _RE_UNIX.match(s)
@@ -563,6 +562,17 @@ def _unwrap(line, ref_epoch):
     return Wrapped(s, fmt='bare')
 
 
+def kmsg_unescape(msg):
+    """Undo /dev/kmsg's escapes: every byte below 0x20 or above 0x7e and the backslash are printed
+    as ``\\xHH`` (a newline in a name is ``\\x0a``, UTF-8 ``ü`` is ``\\xc3\\xbc``).  syslog-ng
+    keeps them as they are."""
+    try:
+        raw = _RE_KMSG_ESC.sub(lambda e: chr(int(e.group(1), 16)), msg).encode('latin-1')
+    except UnicodeEncodeError:
+        return msg
+    return raw.decode('utf-8', 'replace')
+
+
 def _after_foreign_prefix(msg):
     """(uptime, text after it) when some prefix is followed by the kernel's own "[ uptime]" stamp."""
     if '[' in msg[:240]:
@@ -624,7 +634,8 @@ def _unescape(msg):
 # per-line patterns (tolerant: search, optional groups, key/value tokens)
 # --------------------------------------------------------------------------------------------
 
-_RE_INVOKED = re.compile(r'^(?P<comm>.*?) invoked oom(?:-killer)?:?\s*(?P<rest>.*)$')
+# re.S: a name may hold a newline (journald and /dev/kmsg keep the record whole)
+_RE_INVOKED = re.compile(r'^(?P<comm>.*?) invoked oom(?:-killer)?:?\s*(?P<rest>.*)$', re.S)
 # "Killed process N (comm) ...", RHEL 6 "Killed process N, UID U, (comm) ...", Linux-VServer
 # "Killed process N:#X, UID U, (comm) ..."; the comm may hold spaces, parentheses and colons
 _RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+)(?::#\d+)?(?:, UID (?P<uid>\d+),)? '
@@ -634,14 +645,17 @@ _RE_KILLED = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+)(?::#\d+)?(?:, U
 _RE_KILLED_OPEN = re.compile(r'(?:^|: |\s)Killed process (?P<pid>\d+)(?::#\d+)?(?:, UID (?P<uid>\d+),)? '
                              r'\((?P<comm>[^)]*)$')
 _RE_COMM_REST = re.compile(r'^(?P<comm>[^)]*)\)(?P<rest>(?:\s|,).*)?$', re.S)
-_RE_SELECT = re.compile(r'[Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score (?P<score>-?\d+)')
-_RE_OOMKILL = re.compile(r'^oom-kill:\s*(?P<rest>.*)$')
+# dmesg prints the rest of a multi-line record aligned under the text, after a run of spaces (and a
+# console may put its own prefix before that)
+_RE_ALIGNED = re.compile(r'^(?:\S.*?)?\s{8,}(?=\S)')
+_RE_SELECT = re.compile(r'[Kk]ill process (?P<pid>\d+) \((?P<comm>.*)\) score (?P<score>-?\d+)', re.S)
+_RE_OOMKILL = re.compile(r'^oom-kill:\s*(?P<rest>.*)$', re.S)
 _RE_REAPER = re.compile(r'oom_reaper: reaped process (?P<pid>\d+) \((?P<comm>.*)\),?(?P<rest>.*)$', re.S)
 _RE_MEMUSAGE = re.compile(r'^(?P<kind>memory|memory\+swap|swap|kmem|kmem\.tcp|tcp):? usage:? (?P<usage>\d+)\s?kB,? '
                           r'limit:? (?P<limit>\d+)\s?kB(?:,? failcnt:? (?P<failcnt>\d+))?')
 _RE_TASKIN = re.compile(r'Task in (?P<task>\S+) killed as a result of limit of (?P<memcg>\S+)')
 _RE_STATS = re.compile(r'^Memory cgroup stats for (?P<path>/[^:]*|\S*?):?(?: |$)')
-_RE_CPU = re.compile(r'^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?) (?:Not tainted|Tainted)')
+_RE_CPU = re.compile(r'^CPU: \d+ (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?) (?:Not tainted|Tainted)', re.S)
 _RE_CPUSET = re.compile(r'\bcpuset=(?P<cpuset>\S+) mems_allowed=(?P<mems>\S+)')
 _RE_NODE = re.compile(r'^Node (?P<node>\d+) (?P<zone>[A-Za-z0-9_]+) free:(?P<free>\d+)kB (?:boost:\d+kB )?min:(?P<min>\d+)kB')
 _RE_BUDDY = re.compile(r'^Node (?P<node>\d+) (?P<zone>[A-Za-z0-9_]+): (?P<list>(?:\d+\*\d+kB.*?)+)= ?(?P<total>\d+)kB')
@@ -851,7 +865,18 @@ class OomParser(object):
             self.stats['skipped'] += 1
             return self._idle()
         recognised = False
-        for part in _unescape(w.msg):
+        if '\\x' in w.msg and w.fmt != 'kmsg' and _RE_KMSG_ESC.search(w.msg):
+            w.msg = kmsg_unescape(w.msg)
+        parts = _unescape(w.msg)
+        if len(parts) > 1:
+            joined = '\n'.join(parts)
+            if 'invoked oom' in joined or 'Killed process' in joined or 'oom-kill:' in joined or \
+                    'ill process' in joined or 'oom_reaper:' in joined:
+                # rsyslog escaped a newline inside one kernel line (a name holding one): keep it whole
+                first = parts[0]
+                if 'invoked oom' not in first and 'Killed process' not in first and 'oom-kill:' not in first:
+                    parts = [joined]
+        for part in parts:
             if part is not w.msg:
                 up, part = _strip_uptime(part.lstrip())
                 if up is not None:
@@ -1026,7 +1051,11 @@ class OomParser(object):
             # the rest of a cut name is the very next line or nothing
             self._open_comm.clear()
         if pending is not None:
-            cm = _RE_COMM_REST.match(msg.lstrip())
+            cont = msg.lstrip()
+            am = _RE_ALIGNED.match(msg)
+            if am:
+                cont = msg[am.end():]
+            cm = _RE_COMM_REST.match(cont)
             if cm:
                 # the rest of a kill line cut inside the victim's name
                 ev, m0 = pending
@@ -1779,10 +1808,14 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=No
         return walked_to, cur_pos, cur_line
     hits = _hits(buf, max(start, pos), stop, start)
     nhits = len(hits)
+    last_u = -1
     for idx in range(nhits):
         h, kind = hits[idx]
         if kind == 'U':
             ls = rfind(b'\n', start, h) + 1 or start
+            if ls == last_u:
+                continue  # one line, two hits (journald's SYSLOG_RAW repeats the message)
+            last_u = ls
             if ls < cur_pos:
                 cur_line -= count_newlines(buf, ls, cur_pos)
             else:

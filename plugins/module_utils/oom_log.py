@@ -671,7 +671,8 @@ _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
 # what the summary and the cause need (first occurrence in a report); the rest is read later
 _LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=',
-                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info', b'oom_reaper')
+                   b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info', b'oom_reaper',
+                   b'Node ')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
 MAX_DEFERRED_REGION = 64 * 1024
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
@@ -829,6 +830,8 @@ class OomParser(object):
         self._recent_victims = {}
         self._us_context = None
         self._open_comm = {}
+        # the last kernel line fed that meant nothing (the first part of a record with a newline)
+        self._held = None
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -845,6 +848,7 @@ class OomParser(object):
                     self._row_target['_last_line'] = lineno
                     self.idle = 0
                     return self.window
+                self._held = (raw, lineno)
                 return self._idle()
         memo = self._memo
         if memo is not None and memo[0] == raw:
@@ -863,7 +867,20 @@ class OomParser(object):
             self.last_cursor = w.cursor
         if w.program is not None and w.program != KERNEL:
             self.stats['skipped'] += 1
+            self._held = None
             return self._idle()
+        held = self._held
+        self._held = None
+        if held is not None and w.fmt == 'bare' and w.msg[:8].isspace() and w.msg.strip():
+            if not isinstance(held[0], Wrapped):
+                hraw = held[0]
+                held = (unwrap_line(hraw.decode('utf-8', 'replace') if isinstance(hraw, (bytes, bytearray)) else hraw,
+                                    self.ref_epoch), held[1])
+            # dmesg and journalctl print the rest of a record holding a newline (a name with
+            # one) aligned under its text: one record with the line before
+            w = Wrapped(held[0].msg + '\n' + w.msg.strip(), program=held[0].program, host=held[0].host,
+                        uptime=held[0].uptime, epoch=held[0]._epoch, fmt=held[0].fmt)  # pylint: disable=protected-access
+            lineno = held[1]
         recognised = False
         if '\\x' in w.msg and w.fmt != 'kmsg' and _RE_KMSG_ESC.search(w.msg):
             w.msg = kmsg_unescape(w.msg)
@@ -889,6 +906,8 @@ class OomParser(object):
         if recognised:
             self.idle = 0
         else:
+            if len(w.msg) < 200:
+                self._held = (w, lineno)
             return self._idle()
         return self.window
 
@@ -1827,6 +1846,10 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=No
         if h < pos:
             continue
         ls = rfind(b'\n', pos, h) + 1 or pos
+        if kind != 'K' and buf[ls:ls + 8].isspace() and ls > pos:
+            # the rest of a record holding a newline, printed aligned: read from the line before
+            ls = rfind(b'\n', pos, ls - 1) + 1 or pos
+            kind = 'O'
         region = None
         kill_h = h
         if kind == 'K':
@@ -2555,16 +2578,22 @@ def parse_lines(lines, source='text', include_tasks=False, ref_epoch=None, boot_
     events = []
     parser = OomParser(source, events.append, include_tasks=include_tasks, ref_epoch=ref_epoch,
                        boot_epoch=boot_epoch, stats=stats)
+    prev = None
     for n, line in enumerate(lines, 1):
         if isinstance(line, str):
             line = line.encode('utf-8', 'surrogateescape')
         line = line.rstrip(b'\r\n')
         if not parser.window:
             if not opens_event(line):
+                prev = line
                 continue
+            if line[:8].isspace() and prev is not None and not any(a in line for a in K_ANCHORS):
+                # the rest of a record holding a newline: the record starts on the line before
+                parser.feed(prev, n - 1, prefiltered=True)
             parser.feed(line, n, prefiltered=True)
         else:
             parser.feed(line, n)
+        prev = line
     parser.close()
     for ev in events:
         ev['time'] = _iso(ev.get('_epoch'))

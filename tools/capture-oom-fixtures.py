@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, oomkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Make real OOM kills on this machine and record them as every log pipeline here prints them.
 
 Maintainer tool, not part of `make test` (it needs root, a cgroup v1 memory controller and the
-heavy lock): `flock /tmp/oomkit-heavy.lock tools/capture-oom-fixtures.py tests/unit/fixtures/oom_pipelines`.
+heavy lock): `flock /tmp/oomkit-heavy.lock python3 tools/capture-oom-fixtures.py tests/unit/fixtures/oom_pipelines`.
 
 In a private mount namespace (a tmpfs on /run; nothing of the host's /run, /etc or /var/log is
 touched) it starts the real systemd-journald (volatile storage), two rsyslogd (imjournal with
@@ -20,7 +19,6 @@ the kills that happened (pid, name, cgroup, limit holder), which the tests compa
 parser finds.  Everything started is stopped and the cgroups are removed at the end.
 """
 
-import ctypes
 import json
 import os
 import shlex

@@ -98,10 +98,11 @@ def opens_event(line):
 def userspace_anchor(line):
     """Is this raw line a candidate kill line of a userspace OOM killer?"""
     return U_K_ANCHOR in line or _RE_SCAN_U.search(line) is not None
-# Bytes of the previous block kept to find where a report began, and how far back to look.
+
+
+# Bytes of the previous block kept as context (nohang prints its victim before its kill line).
 LOOKBACK = 2 * 1024 * 1024
-BACK_LIMIT = 2 * 1024 * 1024
-# Files at least this large are scanned in fast mode (no separate pass for report starts).
+# Kept for compatibility (files of any size are scanned the same way now).
 FAST_MIN_BYTES = 64 * 1024 * 1024
 
 BLOCK_SIZE = 1 * 1024 * 1024

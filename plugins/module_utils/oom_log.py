@@ -2451,7 +2451,11 @@ class EventCollector(object):
         return out
 
     def _key(self, ev):
-        return (ev['killed_pid'], ev['killed_comm'], ev['invoker'])
+        # the victim names the event; the invoker only when there is none (pipelines that split a
+        # record holding a newline keep the victim whole but may keep half of the invoker's name)
+        if ev['killed_pid'] is not None:
+            return (ev['killed_pid'], ev['killed_comm'])
+        return (None, None, ev['invoker'])
 
     def _is_dup(self, ev):
         key = self._key(ev)

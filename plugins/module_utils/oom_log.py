@@ -1078,7 +1078,7 @@ class OomParser(object):
             cm = _RE_COMM_REST.match(cont)
             if cm:
                 # the rest of a kill line cut inside the victim's name
-                ev, m0 = pending
+                ev = pending[0]
                 ev['killed_comm'] = ev['killed_comm'] + '\n' + cm.group('comm')
                 self._kill_fields(ev, cm.group('rest') or '')
                 _mark(ev, lineno)

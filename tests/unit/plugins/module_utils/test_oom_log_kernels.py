@@ -73,3 +73,62 @@ def test_one_event_per_kernel_version(name):
     # the line-by-line reference reads the same event
     (ref,) = parse_lines(data.splitlines())
     assert (ref['killed_pid'], ref['cause']) == (pid, cause)
+
+
+# every line that opens an event when none is open, alone (the rest of its report lost)
+ORPHANS = [
+    ('[1.0] python invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
+     {'invoker': 'python', 'killed_pid': None, 'cause': 'unknown'}),
+    ('[1.0] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a,'
+     'task_memcg=/a/b,task=x,pid=5,uid=0', {'killed_pid': 5, 'cause': 'parent_cgroup_limit'}),
+    ('[1.0] Task in /a/b killed as a result of limit of /a', {'killed_pid': None, 'cause': 'parent_cgroup_limit'}),
+    ('[1.0] Memory cgroup out of memory: Kill process 7 (x) score 900 or sacrifice child',
+     {'killed_pid': 7, 'cause': 'cgroup_limit'}),
+    ('[1.0] Out of memory: Kill process 7 (x) score 900 or sacrifice child', {'killed_pid': 7, 'cause': 'system_memory'}),
+    ('[1.0] Killed process 8 (y) total-vm:1kB, anon-rss:1kB, file-rss:0kB', {'killed_pid': 8, 'cause': 'unknown'}),
+    ('[1.0] Killed process 9, UID 48, (httpd) total-vm:1kB, anon-rss:1kB, file-rss:0kB',
+     {'killed_pid': 9, 'killed_uid': 48, 'killed_comm': 'httpd'}),
+    ('[1.0] Killed process 10 (java)', {'killed_pid': 10, 'killed_comm': 'java'}),
+    ('[1.0] Out of memory and no killable processes...', {'no_killable': True, 'killed_pid': None}),
+    ('[1.0] Kernel panic - not syncing: Out of memory and no killable processes...',
+     {'panic': True, 'no_killable': True, 'cause': 'system_memory'}),
+    ('[1.0] Kernel panic - not syncing: System is deadlocked on memory', {'panic': True, 'cause': 'system_memory'}),
+    ('[1.0] Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled',
+     {'panic': True, 'cause': 'system_memory'}),
+    ('[1.0] Tasks in /k8s/pod are going to be killed due to memory.oom.group set', {'oom_group': True}),
+    ('[1.0] oom_reaper: reaped process 11 (z), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
+     {'killed_pid': 11, 'reaped': True, 'cause': 'unknown'}),
+]
+
+
+@pytest.mark.parametrize('line,fields', ORPHANS, ids=[o[0][6:40] for o in ORPHANS])
+def test_each_orphan_line_opens_one_event(line, fields):
+    evs, dummy = parse_text(line + '\n' + '[2.0] eth0: link up\n')
+    assert len(evs) == 1
+    for key, value in fields.items():
+        assert evs[0][key] == value, (key, evs[0][key], evs[0]['evidence'])
+    (ref,) = parse_lines([line.encode()])
+    assert ref['killed_pid'] == evs[0]['killed_pid']
+
+
+def test_group_line_then_kills_is_one_event_and_a_late_reaper_opens_none():
+    text = ('[1.0] Tasks in /k8s/pod are going to be killed due to memory.oom.group set\n'
+            '[1.0] Memory cgroup out of memory: Killed process 20 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n'
+            '[1.0] Memory cgroup out of memory: Killed process 21 (b) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n'
+            '[1.1] oom_reaper: reaped process 21 (b), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB\n'
+            '[5.0] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n'
+            '[5.0] Out of memory: Killed process 30 (c) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n'
+            # the reaper of the earlier victim 20, late: part of the finished event, not a new one
+            '[5.2] oom_reaper: reaped process 20 (a), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB\n')
+    evs, summary = parse_text(text)
+    assert [(e['killed_pid'], e['oom_group']) for e in evs] == [(20, True), (30, False)]
+    assert evs[0]['group_killed'] == [{'pid': 21, 'comm': 'b'}] and evs[0]['cause'] == 'cgroup_limit'
+    assert summary['total'] == 2
+
+
+def test_identical_kill_lines_seconds_apart_are_not_a_group():
+    text = ('[1.0] Tasks in /k8s/pod are going to be killed due to memory.oom.group set\n'
+            '[1.0] Memory cgroup out of memory: Killed process 20 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n'
+            '[60.0] Memory cgroup out of memory: Killed process 21 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n')
+    evs, dummy = parse_text(text)
+    assert [(e['killed_pid'], e['group_killed']) for e in evs] == [(20, None), (21, None)]

@@ -89,6 +89,25 @@ U_K_ANCHOR = b'Killed /'
 _RE_SCAN_U = re.compile(rb'SIG[A-Z12]{2,6} to (?:process \d|the victim)')
 
 
+_RE_STAMP_RAW = re.compile(rb'\[\s*\d+\.\d+\]')
+
+
+def continues_record(prev, line):
+    """Is raw ``line`` the rest of the record that ``prev`` began (a name holding a newline)?
+    dmesg and journalctl print the rest aligned under the text; /proc/kmsg (rsyslog imklog) gives
+    it its own line with the record's "[ uptime]" stamp again."""
+    if prev is None:
+        return False
+    if line[:8].isspace():
+        return True
+    i = prev.find(b'[', 0, 240)
+    if i > 0 and line.startswith(prev[:i]) and line[i:i + 8].isspace():
+        # a console's own prefix, then the aligned rest
+        return True
+    m = _RE_STAMP_RAW.search(line, 0, 200)
+    return m is not None and m.group(0) in prev[:200] and START_ANCHOR in line and START_ANCHOR not in prev
+
+
 def opens_event(line):
     """Can this raw line open an event?  (The line-by-line reference uses what the scan finds.)"""
     return any(a in line for a in K_ANCHORS) or _RE_SCAN_OOM.search(line) is not None or \
@@ -872,11 +891,27 @@ class OomParser(object):
             return self._idle()
         held = self._held
         self._held = None
-        if held is not None and w.fmt == 'bare' and w.msg[:8].isspace() and w.msg.strip():
-            if not isinstance(held[0], Wrapped):
-                hraw = held[0]
-                held = (unwrap_line(hraw.decode('utf-8', 'replace') if isinstance(hraw, (bytes, bytearray)) else hraw,
-                                    self.ref_epoch), held[1])
+        aligned = _RE_ALIGNED.match(w.msg) if w.uptime is None and w.fmt != 'bare' and held is not None else None
+        if held is not None and not isinstance(held[0], Wrapped) and \
+                (w.fmt == 'bare' or aligned is not None or w.uptime is not None and 'invoked oom' in w.msg):
+            hraw = held[0]
+            held = (unwrap_line(hraw.decode('utf-8', 'replace') if isinstance(hraw, (bytes, bytearray)) else hraw,
+                                self.ref_epoch), held[1])
+        if held is not None and 'invoked oom' in w.msg and w.uptime is not None and isinstance(held[0], Wrapped) and \
+                held[0].uptime == w.uptime and held[0].host == w.host and held[0].fmt == w.fmt and \
+                'invoked oom' not in held[0].msg:
+            # /proc/kmsg (rsyslog imklog) splits a record holding a newline into lines of the same stamp
+            w = Wrapped(held[0].msg + '\n' + w.msg, program=held[0].program, host=held[0].host, uptime=w.uptime,
+                        epoch=held[0]._epoch, fmt=w.fmt)  # pylint: disable=protected-access
+            lineno = held[1]
+        elif aligned is not None and isinstance(held[0], Wrapped) and held[0].uptime is not None and \
+                held[0].fmt == w.fmt:
+            # a console's prefix, then the rest of the record aligned under its text
+            w = Wrapped(held[0].msg + '\n' + w.msg[aligned.end():], program=held[0].program, host=held[0].host,
+                        uptime=held[0].uptime, epoch=held[0]._epoch, fmt=held[0].fmt)  # pylint: disable=protected-access
+            lineno = held[1]
+        elif held is not None and w.fmt == 'bare' and w.msg[:8].isspace() and w.msg.strip() and \
+                isinstance(held[0], Wrapped):
             # dmesg and journalctl print the rest of a record holding a newline (a name with
             # one) aligned under its text: one record with the line before
             w = Wrapped(held[0].msg + '\n' + w.msg.strip(), program=held[0].program, host=held[0].host,
@@ -1847,10 +1882,12 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=No
         if h < pos:
             continue
         ls = rfind(b'\n', pos, h) + 1 or pos
-        if kind != 'K' and buf[ls:ls + 8].isspace() and ls > pos:
-            # the rest of a record holding a newline, printed aligned: read from the line before
-            ls = rfind(b'\n', pos, ls - 1) + 1 or pos
-            kind = 'O'
+        if kind != 'K' and ls > pos:
+            pls = rfind(b'\n', pos, ls - 1) + 1 or pos
+            if continues_record(buf[pls:ls - 1], buf[ls:find(b'\n', ls, end)]):
+                # the rest of a record holding a newline: read from the line before
+                ls = pls
+                kind = 'O'
         region = None
         kill_h = h
         if kind == 'K':
@@ -2592,7 +2629,7 @@ def parse_lines(lines, source='text', include_tasks=False, ref_epoch=None, boot_
             if not opens_event(line):
                 prev = line
                 continue
-            if line[:8].isspace() and prev is not None and not any(a in line for a in K_ANCHORS):
+            if not any(a in line for a in K_ANCHORS) and continues_record(prev, line):
                 # the rest of a record holding a newline: the record starts on the line before
                 parser.feed(prev, n - 1, prefiltered=True)
             parser.feed(line, n, prefiltered=True)

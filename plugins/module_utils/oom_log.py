@@ -1959,8 +1959,12 @@ def _feed_region(buf, a, b, line_a, parser, light=False):
     rfind = buf.rfind
     starts = {a}
     if light:
-        # every line the summary and the cause need (the first only of the long per-cgroup stats)
+        # every line the summary and the cause need (the first only of the long per-cgroup stats;
+        # the per-node lines only when show_mem's "Mem-Info:" line is missing: it tells the same)
+        mem_info = find(b'Mem-Info', a, b) >= 0
         for kw in _LIGHT_KEYWORDS:
+            if mem_info and kw == b'Node ':
+                continue
             i = find(kw, a, b)
             while i >= 0:
                 starts.add(rfind(b'\n', a, i) + 1 or a)

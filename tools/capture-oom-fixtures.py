@@ -29,7 +29,10 @@ import sys
 import tempfile
 import time
 
-SYSLOG_NG = os.environ.get('SYSLOG_NG', '/tmp/h14sng/root')  # an unpacked syslog-ng-core .deb (conflicts with rsyslog)
+# syslog-ng-core conflicts with rsyslog in Debian: unpack it instead of installing it, for example
+#   apt-get download syslog-ng-core libivykis0 libpcre3 && for d in *.deb; do dpkg -x "$d" root; done
+# and point SYSLOG_NG at that root ("" or unset: an installed syslog-ng, else none)
+SYSLOG_NG = os.environ.get('SYSLOG_NG', '')
 LOCALES = ('zh_CN', 'ja_JP', 'de_DE', 'ru_RU', 'fr_FR')
 CG = '/sys/fs/cgroup/memory/oomkit-capture'
 LIMIT = 48 * 1024 * 1024
@@ -149,9 +152,10 @@ source s_kernel {{ file("/dev/kmsg" program-override("kernel") flags(kernel) for
 destination d_file {{ file("{w}/syslog-ng.log"); }};
 log {{ source(s_kernel); destination(d_file); }};
 '''.format(w=work))
-        if os.path.exists(ng + '/usr/sbin/syslog-ng'):
-            procs.append(subprocess.Popen([ng + '/usr/sbin/syslog-ng', '-F', '-f', work + '/syslog-ng.conf',
-                                           '--module-path', ng + '/usr/lib/syslog-ng/3.38', '-p',
+        ng_exe = ng + '/usr/sbin/syslog-ng' if ng else shutil.which('syslog-ng')
+        if ng_exe and os.path.exists(ng_exe):
+            procs.append(subprocess.Popen([ng_exe, '-F', '-f', work + '/syslog-ng.conf',
+                                           '--module-path', (ng or '') + '/usr/lib/syslog-ng/3.38', '-p',
                                            work + '/syslog-ng.pid', '-R', work + '/syslog-ng.persist',
                                            '-c', work + '/syslog-ng.ctl'], env=env))
         time.sleep(3)

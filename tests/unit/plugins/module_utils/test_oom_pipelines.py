@@ -26,7 +26,7 @@ KILLS = MANIFEST['kills']
 FILES = sorted(MANIFEST['files'])
 # renderers that print the rest of a record holding a newline with nothing that marks it as the
 # rest (no stamp, no alignment): the invoker's name keeps only its last line there
-INVOKER_SPLIT = ('dmesg-time-format-notime.log', 'journalctl-k-cat.log', 'journalctl-k-export.log')
+INVOKER_SPLIT = ('dmesg-time-format-notime.log', 'journalctl-k-cat.log', 'journalctl-k-export.log.gz')
 
 
 def _run_module(path, capsys):

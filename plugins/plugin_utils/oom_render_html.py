@@ -140,13 +140,14 @@ def _kills_table(table_id, events, evidence=True):
     for e in events:
         row = [h(e['id']), h(_when(e)), h(_where(e)), '<span class="mono">%s</span>' % h(e.get('killed_comm')),
                h(e.get('killed_pid')), h(e.get('cause')), '<span class="mono">%s</span>' % h(e.get('memcg') or e.get('task_memcg')),
-               h(e.get('anon_rss_kb'))]
+               h(e.get('anon_rss_kb')), '<span class="mono">%s</span>' % h(e.get('invoker'))]
         if evidence:
             lines = e.get('evidence') or []
             row.append('<details><summary>%d line(s)</summary><ul class="evidence">%s</ul></details>' % (
                 len(lines), ''.join('<li>%s</li>' % h(v) for v in lines)) if lines else '-')
         rows.append(row)
-    headers = ('id', 'time', 'host', 'killed', 'pid', 'cause', 'cgroup', 'anon-rss kB') + (('evidence',) if evidence else ())
+    headers = ('id', 'time', 'host', 'killed', 'pid', 'cause', 'cgroup', 'anon-rss kB', 'invoker') + (
+        ('evidence',) if evidence else ())
     return _table(table_id, headers, rows, numeric=(4, 7))
 
 

@@ -285,7 +285,9 @@ class WebDriver(object):
         return self._call('POST', self.session + '/execute/sync', {'script': source, 'args': []})
 
     def screenshot(self, path, height):
-        self._call('POST', self.session + '/window/rect', {'width': WIDTH, 'height': height})
+        # the window's height includes what is not the page (the difference of outer and inner heights)
+        extra = self.script('return window.outerHeight - window.innerHeight;') or 0
+        self._call('POST', self.session + '/window/rect', {'width': WIDTH, 'height': height + max(extra, 0)})
         png = base64.b64decode(self._call('GET', self.session + '/screenshot'))
         with open(path, 'wb') as handle:
             handle.write(png)

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: oom_facts
 short_description: Read kernel OOM-killer events from logs, classify their cause, return them as facts
-version_added: 1.0.0
+version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
   - Reads every kernel OOM-killer report the host still has, from the journal, C(/var/log/messages*),

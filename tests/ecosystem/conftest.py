@@ -123,6 +123,24 @@ def installed_collection(installed):
     return os.path.join(installed, 'ansible_collections', 'oomkit', 'linux')
 
 
+@pytest.fixture(scope='session')
+def project(tarball, tmp_path_factory):
+    """An AWX project as docs and README describe it: collections/requirements.yml and playbooks
+    that run the collection's playbooks; its collections installed as AWX's project update does."""
+    root = tmp_path_factory.mktemp('awx')
+    proj = root / 'project'
+    (proj / 'collections').mkdir(parents=True)
+    (proj / 'collections' / 'requirements.yml').write_text(yaml.safe_dump(
+        {'collections': [{'name': tarball, 'type': 'file'}]}))
+    for name in ('harden', 'diagnose'):
+        (proj / (name + '.yml')).write_text(
+            '---\n- name: The collection playbook\n  ansible.builtin.import_playbook: oomkit.linux.%s\n' % name)
+    colls = str(root / 'requirements_collections')
+    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-r',
+         str(proj / 'collections' / 'requirements.yml'), '-p', colls], env=tool_env(colls))
+    return str(proj), colls
+
+
 SAMPLE_LOG_REL = 'roles/diagnosis/files/samples/euleros-messages.log'
 
 

@@ -132,3 +132,18 @@ def test_ansible_doc_renders_every_module_of_the_installed_collection(installed)
     out = run([os.path.join(BIN, 'ansible-doc'), '-t', 'role', 'oomkit.linux.hardening', 'oomkit.linux.diagnosis'],
               env=tool_env(installed)).stdout
     assert out.count('ENTRY POINT:') == 2 and 'oomkit.linux.hardening' in out and 'oomkit.linux.diagnosis' in out
+
+
+def test_install_from_git(tmp_path):
+    """`ansible-galaxy collection install git+URL,REF` as the README shows, from this repository's
+    committed HEAD: the same files as a tarball build of it (build_ignore applies)."""
+    head = run(['git', 'rev-parse', 'HEAD'], cwd=REPO).stdout.strip()
+    dest = str(tmp_path / 'collections')
+    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '-p', dest,
+         'git+file://%s,%s' % (REPO, head)], env=tool_env(dest))
+    coll = os.path.join(dest, 'ansible_collections', 'oomkit', 'linux')
+    with open(os.path.join(coll, 'MANIFEST.json')) as f:
+        assert '"version": "%s"' % galaxy()['version'] in f.read()
+    for path in DEV_ONLY:
+        assert not os.path.exists(os.path.join(coll, path)), path
+    assert os.path.isfile(os.path.join(coll, 'LICENSE')) and os.path.isfile(os.path.join(coll, 'requirements.txt'))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 
 import pytest
 import yaml
@@ -25,41 +26,38 @@ from conftest import BIN, TARGET_PYTHON, awx_surveys, run, survey_answers, tool_
 TEST_SYSCTL_FILE = '/etc/sysctl.d/90-oomkit-runner-test.conf'
 
 
-@pytest.fixture(scope='session')
-def project(tarball, tmp_path_factory):
-    """An AWX project as docs and README describe it: collections/requirements.yml and playbooks
-    that run the collection's playbooks; its collections installed as AWX's project update does."""
-    root = tmp_path_factory.mktemp('awx')
-    proj = root / 'project'
-    (proj / 'collections').mkdir(parents=True)
-    (proj / 'collections' / 'requirements.yml').write_text(yaml.safe_dump(
-        {'collections': [{'name': tarball, 'type': 'file'}]}))
-    for name in ('harden', 'diagnose'):
-        (proj / (name + '.yml')).write_text(
-            '---\n- name: The collection playbook\n  ansible.builtin.import_playbook: oomkit.linux.%s\n' % name)
-    colls = str(root / 'requirements_collections')
-    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-r',
-         str(proj / 'collections' / 'requirements.yml'), '-p', colls], env=tool_env(colls))
-    return str(proj), colls
-
-
-def runner_job(project, tmp_path, playbook, extravars, hosts=None, cmdline=None):
-    """Run one job with ansible-runner; returns (rc, status, stats event data, events)."""
+def runner_job(project, tmp_path, playbook, extravars, hosts=None, cmdline=None, image=None):
+    """Run one job with ansible-runner; returns (rc, status, stats event data, events, stdout).
+    With an image, the job runs in it (process isolation in podman, as AWX runs an EE) and uses
+    the collection the image carries."""
     proj, colls = project
     pdd = tmp_path / 'pdd'
     (pdd / 'inventory').mkdir(parents=True)
     (pdd / 'env').mkdir()
-    os.symlink(proj, str(pdd / 'project'))
+    if image:
+        shutil.copytree(proj, str(pdd / 'project'))  # the container sees only the data dir
+        envvars = {}
+        colls = None
+    else:
+        os.symlink(proj, str(pdd / 'project'))
+        envvars = {'ANSIBLE_COLLECTIONS_PATH': colls, 'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'false'}
+    envvars['ANSIBLE_LOCALHOST_WARNING'] = 'false'
     (pdd / 'inventory' / 'hosts').write_text(hosts or (
         'localhost ansible_connection=local ansible_python_interpreter=%s\n' % TARGET_PYTHON))
     (pdd / 'env' / 'extravars').write_text(yaml.safe_dump(extravars))
-    (pdd / 'env' / 'envvars').write_text(yaml.safe_dump({
-        'ANSIBLE_COLLECTIONS_PATH': colls, 'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'false',
-        'ANSIBLE_LOCALHOST_WARNING': 'false'}))
+    (pdd / 'env' / 'envvars').write_text(yaml.safe_dump(envvars))
     if cmdline:
         (pdd / 'env' / 'cmdline').write_text(cmdline)
-    proc = run([os.path.join(BIN, 'ansible-runner'), 'run', str(pdd), '-p', playbook, '--ident', 'job'],
-               env=tool_env(colls), check=False)
+    cmd = [os.path.join(BIN, 'ansible-runner'), 'run', str(pdd), '-p', playbook, '--ident', 'job']
+    if image:
+        # The image's user (1000, as ansible-builder sets it) writes the job events and the report
+        # into the data dir, which root created here.
+        for root, dirs, files in os.walk(str(pdd)):
+            for name in dirs + files:
+                os.chmod(os.path.join(root, name), 0o777 if name in dirs else 0o666)
+        os.chmod(str(pdd), 0o777)
+        cmd += ['--process-isolation', '--process-isolation-executable', 'podman', '--container-image', image]
+    proc = run(cmd, env=tool_env(colls), check=False)
     art = pdd / 'artifacts' / 'job'
     rc = int((art / 'rc').read_text())
     status = (art / 'status').read_text().strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import tarfile
 
@@ -147,3 +148,16 @@ def test_install_from_git(tmp_path):
     for path in DEV_ONLY:
         assert not os.path.exists(os.path.join(coll, path)), path
     assert os.path.isfile(os.path.join(coll, 'LICENSE')) and os.path.isfile(os.path.join(coll, 'requirements.txt'))
+
+
+def test_supported_ansible_core_versions_agree():
+    """The versions tools/core-matrix.sh tests are the ones the README promises, starting at
+    meta/runtime.yml's requires_ansible."""
+    with open(os.path.join(REPO, 'tools', 'core-matrix.sh')) as f:
+        tested = re.search(r'^declare -A TARGET_PY=\((.*)\)$', f.read(), re.M).group(1)
+    minors = sorted({v.rsplit('.', 1)[0] for v in re.findall(r'\[(\d+\.\d+\.\d+)\]', tested)})
+    assert minors == ['2.17', '2.18', '2.19']
+    with open(os.path.join(REPO, 'README.md')) as f:
+        assert 'ansible-core **%s, %s or %s**' % tuple(minors) in f.read()
+    with open(os.path.join(REPO, 'meta', 'runtime.yml')) as f:
+        assert yaml.safe_load(f)['requires_ansible'] == '>=%s.0' % minors[0]

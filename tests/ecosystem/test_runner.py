@@ -126,19 +126,11 @@ def _hardening_case(project, tmp_path, blanks, answered=None):
     return artifact['localhost']
 
 
-# The survey's defaults include blank text answers (hardening_sysctl_extra: ""), which the role's
-# argument spec refuses before its own converter runs: two validation layers that disagree.
-NEEDS_ISSUE_12 = pytest.mark.xfail(
-    strict=True, reason='issue 12: one validation path for role variables (a blank survey answer is unset); '
-                        'the argument spec rejects hardening_sysctl_extra="" today')
-
-
-@NEEDS_ISSUE_12
 def test_harden_job_defaults(project, tmp_path):
+    """The survey's defaults include blank text answers (hardening_sysctl_extra: ""): unset."""
     _hardening_case(project, tmp_path, blanks=False)
 
 
-@NEEDS_ISSUE_12
 def test_harden_job_blanks(project, tmp_path):
     _hardening_case(project, tmp_path, blanks=True)
 

@@ -13,7 +13,7 @@ import tarfile
 
 import yaml
 
-from conftest import BIN, JUNK, REPO, build, copy_checkout, galaxy, installed_collection, members, run, tool_env
+from conftest import BIN, JUNK, REPO, build, galaxy, installed_collection, members, run, tool_env
 
 DEV_ONLY = ['Makefile', 'requirements-dev.txt', '.ansible-lint', '.gitignore', '.ci', 'tools', 'bench',
             '.pytest_cache', '.hypothesis', 'docs/build', '.venv', '.tmp', '.cache', '.ansible', 'tests/output']

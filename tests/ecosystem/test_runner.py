@@ -50,13 +50,10 @@ def runner_job(project, tmp_path, playbook, extravars, hosts=None, cmdline=None,
         (pdd / 'env' / 'cmdline').write_text(cmdline)
     cmd = [os.path.join(BIN, 'ansible-runner'), 'run', str(pdd), '-p', playbook, '--ident', 'job']
     if image:
-        # The image's user (1000, as ansible-builder sets it) writes the job events and the report
-        # into the data dir, which root created here.
-        for root, dirs, files in os.walk(str(pdd)):
-            for name in dirs + files:
-                os.chmod(os.path.join(root, name), 0o777 if name in dirs else 0o666)
-        os.chmod(str(pdd), 0o777)
-        cmd += ['--process-isolation', '--process-isolation-executable', 'podman', '--container-image', image]
+        # ansible-runner creates the artifact directory here, as root and private (rootful podman);
+        # AWX gives the EE's user (1000, as ansible-builder sets it) a data dir it owns. Run as root.
+        cmd += ['--process-isolation', '--process-isolation-executable', 'podman', '--container-image', image,
+                '--container-option=--user=0']
     proc = run(cmd, env=tool_env(colls), check=False)
     art = pdd / 'artifacts' / 'job'
     rc = int((art / 'rc').read_text())

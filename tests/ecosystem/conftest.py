@@ -55,7 +55,7 @@ def tool_env(collections_path=None, **extra):
 
 
 def run(cmd, env=None, cwd=None, check=True, timeout=600):
-    proc = subprocess.run(cmd, env=env or tool_env(), cwd=cwd, stdout=subprocess.PIPE,
+    proc = subprocess.run(cmd, env=env or tool_env(), cwd=cwd, stdout=subprocess.PIPE, check=False,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError('%s exited %d:\n%s' % (' '.join(cmd), proc.returncode, proc.stdout[-6000:]))

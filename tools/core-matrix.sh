@@ -118,9 +118,15 @@ for v in "${versions[@]}"; do
   [[ $("$bin/ansible" --version) == *"[core $v]"* ]] || { echo "core-matrix: $bin is not ansible-core $v" >&2; exit 1; }
   tpy=$(python_for "${TARGET_PY[$v]}")
   lib=$("$bin/python" -c 'import ansible, os; print(os.path.dirname(os.path.dirname(ansible.__file__)))')
+  # test files that drive modules through ansible.module_utils.testing (2.19 only) are left to 2.19
+  ignore=(--ignore=tests/unit/plugins/module_utils/test_oom_log_fuzz.py)
+  if ! "$bin/python" -c 'import ansible.module_utils.testing' 2>/dev/null; then
+    while IFS= read -r f; do ignore+=("--ignore=$f"); done \
+      < <(grep -rlE 'module_utils\.testing|modules\.harness' "${UNIT_TESTS[@]}" || true)
+  fi
   if (cd "$live/ansible_collections/oomkit/linux" &&
       PYTHONPATH="$live" "$bin/python" -m pytest -q -p no:cacheprovider -x "${UNIT_TESTS[@]}" \
-        --ignore=tests/unit/plugins/module_utils/test_oom_log_fuzz.py >"$repo/.tmp/core/units-$v.log" 2>&1) &&
+        "${ignore[@]}" >"$repo/.tmp/core/units-$v.log" 2>&1) &&
      target_import_check "$tpy" "$lib" &&
      playbooks "$bin" "$tpy" "$repo/.tmp/core/run-$v"; then
     log "ansible-core $v: $(tail -n 1 "$repo/.tmp/core/units-$v.log"); diagnose and harden --check ran with target Python ${TARGET_PY[$v]} ($((SECONDS - start)) s)"

@@ -24,12 +24,12 @@ export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
-        testbed venv collection clean browser report-tools
+        testbed venv collection clean browser report-tools ecosystem
 
 help:
 	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
-	@echo "make test         every test: sanity, units, integration, lint, docs, molecule"
-	@echo "make sanity|units|integration|lint|docs|browser|report-tools|molecule [SCENARIO=name]|bench"
+	@echo "make test         every test: sanity, units, integration, lint, docs, molecule, ecosystem"
+	@echo "make sanity|units|integration|lint|docs|browser|report-tools|molecule [SCENARIO=name]|ecosystem|bench"
 
 ## --- set-up ------------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ demo: collection
 
 ## --- tests -------------------------------------------------------------------------------------
 
-test: sanity units integration lint docs browser report-tools molecule
+test: sanity units integration lint docs browser report-tools molecule ecosystem
 	@echo "make test: all green"
 
 sanity: collection
@@ -94,6 +94,15 @@ browser: collection
 # sliced diagnosis the way AWX does (three slices in parallel, then oomkit.linux.diagnose_merge).
 report-tools: collection
 	PROMTOOL="$$(tools/promtool.sh)" PYTHONPATH=$(LIVE_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/report
+
+# The collection as consumers get it, with the ecosystem's own tools: ansible-galaxy build and
+# install, ansible-playbook and ansible-runner (AWX-style jobs, and in an execution environment
+# built here by ansible-builder, run in podman), ansible-builder introspect, ansible-doc,
+# antsibull-changelog release in a scratch copy; then ansible-core 2.17/2.18/2.19 side by side.
+ecosystem: collection
+	tools/testbed/setup.sh packages podman-conf
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/ecosystem $(ECOSYSTEM_ARGS)
+	tools/core-matrix.sh
 
 molecule: collection testbed
 	tools/molecule.sh $(SCENARIO)

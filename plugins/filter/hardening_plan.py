@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: hardening_plan
 short_description: Plan the oomkit.linux.hardening role's module calls for one host
-version_added: 1.0.0
+version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
   - The planning step of the R(oomkit.linux.hardening role,ansible_collections.oomkit.linux.hardening_role), run on

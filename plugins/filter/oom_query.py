@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: oom_query
 short_description: Select data (OOM events, findings, reports) with a JMESPath expression
-version_added: 1.0.0
+version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
   - Evaluates a JMESPath expression against the input, like C(community.general.json_query), without needing

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: oom_render
 short_description: Render an OOM fleet report as JSON, Markdown, HTML or a Prometheus textfile
-version_added: 1.0.0
+version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
   - Turns the report built by P(oomkit.linux.oom_report#filter) into one of four documents.

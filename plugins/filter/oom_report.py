@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: oom_report
 short_description: Build the OOM fleet report (events, findings, fleet overview) from per-host results
-version_added: 1.0.0
+version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
   - Combines what every host of a play sent back into one report with a stable, versioned schema

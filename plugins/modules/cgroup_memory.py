@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: cgroup_memory
 short_description: Create, limit and remove memory cgroups on cgroup v1, v2 and hybrid hosts
-version_added: 1.0.0
+version_added: 1.1.0
 description:
   - Creates a cgroup below the memory controller's hierarchy (parents included), sets its memory
     limits with one vocabulary on every host, optionally moves processes into it, and removes it

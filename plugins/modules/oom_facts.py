@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: oom_facts
 short_description: Read kernel OOM-killer events from logs, classify their cause, return them as facts
-version_added: 1.0.0
+version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
   - Reads every kernel OOM-killer report the host still has, from the journal, C(/var/log/messages*),
@@ -126,7 +126,7 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Nothing on the host changes; O(state_file) is not written in check mode.
+    details: Nothing on the host changes; O(state_file) is not written in check mode, and C(changed) tells that it would be.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
@@ -540,7 +540,7 @@ ansible_facts:
               type: list
               elements: str
 state_written:
-  description: Whether O(state_file) was updated.
+  description: Whether O(state_file) was updated (the module then reports C(changed)).
   returned: always
   type: bool
 sources_used:
@@ -627,7 +627,10 @@ def main():
         'config': result['config'],
         'sources': result['sources'],
     }}
-    module.exit_json(changed=False, ansible_facts=facts, state_written=result['state_written'],
+    # Writing the state file is the one change this module makes; check mode predicts it (a given
+    # state_file is always rewritten) without writing.
+    changed = bool(result['state_written'] or (module.check_mode and p['state_file']))
+    module.exit_json(changed=changed, ansible_facts=facts, state_written=result['state_written'],
                      sources_used=result['sources_used'])
 
 

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: oom_host_info
 short_description: Read a host's OOM posture (container, capabilities, cgroups, systemd, services, processes)
-version_added: 1.0.0
+version_added: 1.1.0
 description:
   - Reads, in one run and without changing anything, what decides how a host behaves under memory pressure
     and what the other modules of this collection can do on it.

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: oom_score_adj
 short_description: Set the OOM killer adjustment (oom_score_adj) of running processes
-version_added: 1.0.0
+version_added: 1.1.0
 description:
   - Selects running processes by PID, pidfile, name, command line, user, cgroup or systemd unit and sets
     their live C(/proc/PID/oom_score_adj), which steers the kernel OOM killer's choice of victim.

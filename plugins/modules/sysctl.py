@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: sysctl
 short_description: Set OOM and memory sysctls live and persisted, many keys per task
-version_added: 1.0.0
+version_added: 1.1.0
 description:
   - Sets any number of sysctls in one task, in the running kernel (C(/proc/sys)) and in one sysctl.d
     file this module owns, comparing first and writing only the keys that differ.

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: systemd_oom
 short_description: Persistent OOM and memory settings of a systemd unit, through a drop-in
-version_added: 1.0.0
+version_added: 1.1.0
 description:
   - Sets a unit's OOM killer and memory settings (C(OOMScoreAdjust=), C(OOMPolicy=), C(MemoryMax=),
     C(MemoryHigh=), C(MemoryLow=), C(MemoryMin=), C(MemorySwapMax=), the systemd-oomd C(ManagedOOM*=)

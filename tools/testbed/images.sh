@@ -17,6 +17,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECIPES=(
   'localhost/oomkit-debian:12|python3|CMD ["/bin/bash"];STOPSIGNAL SIGKILL'
   'localhost/oomkit-debian-systemd:12|python3,systemd,systemd-sysv,dbus,procps|CMD ["/sbin/init"];STOPSIGNAL SIGRTMIN+3'
+  # The base of the execution environment ansible-builder builds in `make ecosystem` (tools/ee-build.sh):
+  # no registry serves ansible-builder's UBI bases here. pip is Debian's (ensurepip is disabled there).
+  'localhost/oomkit-debian-ee-base:12|python3,python3-pip|CMD ["/bin/bash"];STOPSIGNAL SIGKILL'
 )
 SUITE=bookworm
 VARIANT=minbase

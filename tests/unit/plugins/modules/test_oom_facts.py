@@ -108,3 +108,21 @@ def test_thorough_and_workers_reach_the_scan(tmp_path, monkeypatch, capsys, thor
 def test_bad_thorough_is_rejected(capsys):
     rc, out = run_module({'sources': ['files'], 'paths': ['/x'], 'thorough': 'sometimes'}, capsys)
     assert rc == 1 and 'thorough' in out['msg']
+
+
+def test_state_file_write_is_a_change(tmp_path, capsys):
+    """Writing state_file is the module's one change: changed follows it, check mode predicts it."""
+    state = tmp_path / 'state.json'
+    args = {'sources': ['files'], 'paths': [os.path.join(FIXTURES, 'kmsg-raw.log')], 'state_file': str(state),
+            '_ansible_check_mode': True}
+    rc, out = run_module(args, capsys)
+    assert rc == 0 and out['changed'] is True and out['state_written'] is False and not state.exists()
+    args['_ansible_check_mode'] = False
+    rc, out = run_module(args, capsys)
+    assert rc == 0 and out['changed'] is True and out['state_written'] is True and state.exists()
+    # without a state file nothing is written, in either mode
+    del args['state_file']
+    for check in (True, False):
+        args['_ansible_check_mode'] = check
+        rc, out = run_module(args, capsys)
+        assert rc == 0 and out['changed'] is False and out['state_written'] is False

@@ -25,7 +25,6 @@ bad or the output cannot be written, 0 with a message when another run holds the
 from __future__ import annotations
 
 import argparse
-import datetime
 import errno
 import fcntl
 import json
@@ -42,10 +41,12 @@ if _LIB not in sys.path:
 
 # pylint: disable=wrong-import-position
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSES  # noqa: E402
-from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import (  # noqa: E402
-    STATE_VERSION as READER_STATE_VERSION,
-    SourceReader,
-    make_refiner,
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_watch import (  # noqa: E402
+    SOURCES,
+    Follower,
+    event_epoch,
+    is_kill,
+    userspace_killer,
 )
 
 STATE_VERSION = 1
@@ -62,12 +63,6 @@ DEFAULTS = {
     'oom_score_adj': 500,
     'nice': 19,
 }
-SOURCES = ('auto', 'journal', 'files', 'dmesg')
-# counted kills remembered to recognise the same kill read twice (rotated copy, vacuumed cursor)
-SEEN_KEEP = 1000
-# seconds within which two readings of a kill (or a report and its late kill line) are the same
-SAME_KILL_SECONDS = 2.0
-PENDING_MERGE_SECONDS = 30.0
 
 
 class ConfigError(Exception):
@@ -167,152 +162,49 @@ def load_state(path):
 # one run
 # --------------------------------------------------------------------------------------------
 
-def _ep(ev):
-    """The kill's time in seconds since the epoch (from the event's ISO 8601 time), or None."""
-    t = ev.get('time')
-    if not t:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(t).timestamp()
-    except (TypeError, ValueError):
-        return None
-
-
-def _identity(ev, epoch):
-    return [ev.get('host') or '', ev.get('killed_pid'), ev.get('killed_comm'),
-            None if epoch is None else round(epoch, 3), ev.get('uptime')]
-
-
-def _same(a, b):
-    """Two identities name the same kernel kill."""
-    if (a[0] and b[0] and a[0] != b[0]) or a[1] != b[1] or a[2] != b[2]:
-        return False
-    if a[4] is not None and b[4] is not None and abs(a[4] - b[4]) < 0.002:
-        return True
-    if a[3] is not None and b[3] is not None:
-        return abs(a[3] - b[3]) <= SAME_KILL_SECONDS
-    return False
-
-
-def _is_kill(ev):
-    return ev.get('killed_pid') is not None
-
-
-def _victimless(ev):
-    """A report read without its kill line: it may have been cut by the end of this read."""
-    return ev.get('killed_pid') is None and not ev.get('no_killable') and not ev.get('panic')
-
-
-def _userspace_killer(ev):
-    """The userspace killer of an event (systemd-oomd, earlyoom, ...), None for kernel kills."""
-    killer = ev.get('killer')
-    if killer and killer != 'kernel':
-        return str(killer)
-    return None
-
-
 def run(cfg, now=None, journalctl=None, dmesg=None, root='/'):
-    """One collector pass. Returns (state, events kept, messages)."""
+    """One collector pass: read what is new, count it. Returns (state, messages)."""
     now = time.time() if now is None else now
     state, msg = load_state(cfg['state_file'])
     messages = [msg] if msg else []
-    first = 'reader' not in state
-    baseline = first and not cfg['count_existing']
-    reader_state = state.get('reader')
-    if not isinstance(reader_state, dict) or reader_state.get('version') != READER_STATE_VERSION:
-        reader_state = {'version': READER_STATE_VERSION, 'files': {}}
-    reader = SourceReader(root=root, state=reader_state, workers=1, now=now, journalctl=journalctl, dmesg=dmesg,
-                          # a baseline only needs the newest events for the JSON file
-                          max_events=cfg['max_events'] if baseline else None)
-    if cfg['enrich']:
-        reader.collector.refine = make_refiner(root)
-    reader.run(cfg['sources'], cfg['paths'] or None)
-    new_events = reader.collector.events()
-    read_errors = sum(int(st.get('errors') or 0) for st in reader.stats)
-    for st in reader.stats:
-        if st.get('status') not in ('ok', 'missing'):
-            messages.append('%s: %s' % (st.get('name'), st.get('status')))
+    follower = Follower(state.get('follow'), sources=cfg['sources'], paths=cfg['paths'],
+                        since='all' if cfg['count_existing'] else 'now', enrich=cfg['enrich'], root=root,
+                        journalctl=journalctl, dmesg=dmesg)
+    decisions = follower.poll(now=now, baseline_keep=cfg['max_events'])
+    messages.extend(follower.messages)
 
     totals = dict((c, 0) for c in CAUSES)
     totals.update(state.get('totals') or {})
     userspace = dict(state.get('userspace') or {})
-    seen = list(state.get('seen') or [])
-    pending = list(state.get('pending') or [])
-    kept = list(state.get('events') or [])
+    kept = list(state.get('events') or []) + list(follower.baseline_events)
     last_kill = state.get('last_kill')
     counted = 0
-
-    def count(ev, cause, epoch):
-        nonlocal last_kill, counted
-        killer = _userspace_killer(ev)
+    for ev in decisions:
+        follower.handed_out(ev)
+        kept.append(ev)
+        if not is_kill(ev):
+            continue  # no killable task, or a panic: an OOM decision without a kill
+        killer = userspace_killer(ev)
         if killer:
             userspace[killer] = userspace.get(killer, 0) + 1
         else:
-            totals[cause if cause in totals else 'unknown'] = totals.get(cause if cause in totals else 'unknown', 0) + 1
+            cause = ev.get('cause') if ev.get('cause') in totals else 'unknown'
+            totals[cause] = totals.get(cause, 0) + 1
             counted += 1
+        epoch = event_epoch(ev)
         if epoch is not None and (last_kill is None or epoch > last_kill):
             last_kill = epoch
-
-    still_pending = []
-    for ev in new_events:
-        epoch = _ep(ev)
-        ident = _identity(ev, epoch)
-        if any(_same(ident, s) for s in seen):
-            continue
-        if baseline:
-            # the history already in the log: kept for the next diagnosis run, not counted
-            seen.append(ident)
-            kept.append(ev)
-            continue
-        if _victimless(ev) and not _userspace_killer(ev):
-            still_pending.append({'identity': ident, 'cause': ev.get('cause'), 'epoch': epoch,
-                                  'uptime': ev.get('uptime'), 'event': ev})
-            continue
-        if _is_kill(ev) and ev.get('invoker') is None:
-            # a kill line whose report was read by the previous run (cut at its end)
-            match = None
-            for p in pending:
-                near = (p['uptime'] is not None and ev.get('uptime') is not None and
-                        0 <= ev['uptime'] - p['uptime'] <= PENDING_MERGE_SECONDS) or \
-                       (p['epoch'] is not None and epoch is not None and 0 <= epoch - p['epoch'] <= PENDING_MERGE_SECONDS)
-                if near and (not p['identity'][0] or not ident[0] or p['identity'][0] == ident[0]):
-                    match = p
-                    break
-            if match is not None:
-                pending.remove(match)
-                merged = dict(match['event'])
-                for k, v in ev.items():
-                    if merged.get(k) is None and v is not None:
-                        merged[k] = v
-                merged['killed_pid'] = ev['killed_pid']
-                merged['killed_comm'] = ev.get('killed_comm')
-                seen.append(ident)
-                count(merged, match['cause'] if ev.get('cause') in (None, 'unknown') else ev.get('cause'), epoch)
-                kept.append(merged)
-                continue
-        seen.append(ident)
-        if _is_kill(ev) or _userspace_killer(ev):
-            count(ev, ev.get('cause'), epoch)
-        kept.append(ev)
-    # reports left without a kill line for a whole run: the kernel decided, the kill line never came
-    for p in pending:
-        seen.append(p['identity'])
-        count(p['event'], p['cause'], p['epoch'])
-        kept.append(p['event'])
-    pending = still_pending
-
+    follower.commit()
     max_events = cfg['max_events']
     kept = kept[-max_events:] if max_events else []
     state.update({
         'version': STATE_VERSION,
-        'reader': reader.new_state,
+        'follow': follower.state,
         'totals': totals,
         'userspace': userspace,
-        'seen': seen[-SEEN_KEEP:],
-        'pending': pending,
         'events': kept,
         'last_kill': last_kill,
-        'read_errors': int(state.get('read_errors') or 0) + read_errors,
+        'read_errors': int(state.get('read_errors') or 0) + follower.read_errors,
         'runs': int(state.get('runs') or 0) + 1,
         'last_success': now,
         'installed': state.get('installed') or now,
@@ -363,7 +255,7 @@ def _num(v):
 
 def render_events(state):
     """The newest events as JSON (reports still waiting for their kill line last)."""
-    events = list(state.get('events') or []) + [p['event'] for p in state.get('pending') or []]
+    events = list(state.get('events') or []) + [p['event'] for p in (state.get('follow') or {}).get('pending') or []]
     return json.dumps({'version': 1, 'updated': state.get('last_success'), 'events': events},
                       indent=1, sort_keys=True, default=str) + '\n'
 

@@ -22,7 +22,11 @@ What this layer adds, all kept in one JSON-able state:
 from __future__ import annotations
 
 import datetime
+import errno
+import json
+import os
 import re
+import tempfile
 import time
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import (
@@ -223,3 +227,45 @@ class Follower(object):
             self.reader_state = self._next_reader_state
             self._next_reader_state = None
         self.first = False
+
+
+# --------------------------------------------------------------------------------------------
+# persistence
+# --------------------------------------------------------------------------------------------
+
+def atomic_write(path, text, mode=0o644):
+    """Replace ``path`` with ``text``: a temp file in the same directory, fsync, rename."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=d)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load_json_state(path, version):
+    """(state, message). A missing file is a fresh start (None); a damaged one too, but it is
+    moved aside to ``<path>.damaged`` and the message says so."""
+    try:
+        with open(path, 'r') as f:
+            st = json.load(f)
+    except (IOError, OSError) as e:
+        if e.errno != errno.ENOENT:
+            raise
+        return None, None
+    except ValueError:
+        st = None
+    if not isinstance(st, dict) or st.get('version') != version:
+        aside = '%s.damaged' % path
+        os.replace(path, aside)
+        return None, 'state file %s was unreadable, moved to %s; starting again' % (path, aside)
+    return st, None

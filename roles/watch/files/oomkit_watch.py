@@ -25,12 +25,10 @@ bad or the output cannot be written, 0 with a message when another run holds the
 from __future__ import annotations
 
 import argparse
-import errno
 import fcntl
 import json
 import os
 import sys
-import tempfile
 import time
 
 # The role installs this file as <lib>/oomkit_watch.py with the collection's module_utils under
@@ -44,8 +42,10 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSES
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_watch import (  # noqa: E402
     SOURCES,
     Follower,
+    atomic_write,
     event_epoch,
     is_kill,
+    load_json_state,
     userspace_killer,
 )
 
@@ -120,42 +120,10 @@ def check_config(cfg, where='configuration'):
 # files
 # --------------------------------------------------------------------------------------------
 
-def atomic_write(path, text, mode=0o644):
-    """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename."""
-    d = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=d)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def load_state(path):
     """Our state: a missing file is a fresh start; a damaged one too, but it is kept aside."""
-    fresh = {'version': STATE_VERSION}
-    try:
-        with open(path, 'r') as f:
-            st = json.load(f)
-    except (IOError, OSError) as e:
-        if e.errno != errno.ENOENT:
-            raise
-        return fresh, None
-    except ValueError:
-        st = None
-    if not isinstance(st, dict) or st.get('version') != STATE_VERSION:
-        aside = '%s.damaged' % path
-        os.replace(path, aside)
-        return fresh, 'state file %s was unreadable, moved to %s; counting starts again' % (path, aside)
-    return st, None
+    st, msg = load_json_state(path, STATE_VERSION)
+    return (st if st is not None else {'version': STATE_VERSION}), msg
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,8 +228,26 @@ def render_events(state):
                       indent=1, sort_keys=True, default=str) + '\n'
 
 
+# ioprio_set(2) numbers: x86_64, aarch64 (asm-generic), i386; IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT
+_IOPRIO_SET = {'x86_64': 251, 'aarch64': 30, 'i686': 289, 'i386': 289}
+_IOPRIO_IDLE = 3 << 13
+
+
+def _idle_io():
+    nr = _IOPRIO_SET.get(os.uname().machine)
+    if nr is None:
+        return
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        ctypes.CDLL(None, use_errno=True).syscall(nr, 1, 0, _IOPRIO_IDLE)  # IOPRIO_WHO_PROCESS, self
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 def apply_budget(cfg):
-    """Under cron there is no unit to set these: the collector lowers its own priority."""
+    """Under cron there is no unit to set these: the collector lowers its own priority (idle I/O,
+    nice, a positive oom_score_adj). There is no memory or CPU cap without systemd."""
+    _idle_io()
     try:
         with open('/proc/self/oom_score_adj', 'w') as f:
             f.write('%d\n' % cfg['oom_score_adj'])

@@ -62,7 +62,8 @@ options:
       - What a first start (no O(cursor_file), or an empty one) emits.
       - V(now) (the default) emits nothing of what the log already holds, only what comes next.
       - V(all) replays every decision the log still holds.
-      - A time (V(1h), V(7d), V(2026-12-01T00:00:00), epoch seconds) replays the decisions since then.
+      - A time (V(1h), V(7d), V(2026-12-01T00:00:00), epoch seconds) replays the decisions since then (and those
+        without a date, from a log that has only the kernel's uptime stamps, as M(oomkit.linux.oom_facts) does).
       - Ignored when O(cursor_file) has a position: then the source resumes from it.
     type: str
     default: now

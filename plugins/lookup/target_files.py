@@ -11,7 +11,7 @@ short_description: The collection files a target-side Python script needs, found
 version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
-  - Reads a Python script of this collection (for example the collector of the M(oomkit.linux.watch) role)
+  - Reads a Python script of this collection (for example the collector of the C(oomkit.linux.watch) role)
     and follows its imports of C(ansible_collections.oomkit.linux.plugins.module_utils), at any depth and
     including imports made inside functions, to the files that provide them.
   - A module that is a package (a directory) is shipped whole, so a module split into a package keeps

@@ -35,6 +35,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.isdir(MEMCG),
 
 @pytest.fixture
 def unit_cgroup():
+    with open('/proc/sys/vm/panic_on_oom') as f:
+        assert f.read().strip() == '0', 'never make an OOM on a machine that would panic'
+
     """A memory cgroup named like a systemd service, limited to 32 MiB; removed afterwards."""
     name = 'oomkit-eda-%d.service' % os.getpid()
     path = os.path.join(MEMCG, name)

@@ -97,7 +97,8 @@ class Rulebook(object):
         raise AssertionError('the source never started:\n' + self.log())
 
     def log(self):
-        self.out.flush()
+        if not self.out.closed:
+            self.out.flush()
         with open(os.path.join(self.tmp, 'rulebook.log'), 'rb') as f:
             return f.read().decode('utf-8', 'replace')
 

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -143,7 +142,7 @@ def main():
         ref_grep = measure(['grep', '-c', 'invoked oom', yesterday, today])
         first = measure(collector)
         steady = []
-        for _ in range(args.steady_runs):
+        for dummy in range(args.steady_runs):
             append(today)
             steady.append(measure(collector))
         append(today)

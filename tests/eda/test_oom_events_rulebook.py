@@ -47,7 +47,7 @@ def unit_cgroup():
             f.write('%d\n' % (32 << 20))
         yield name, path
     finally:
-        for _ in range(50):
+        for dummy in range(50):
             try:
                 os.rmdir(path)
                 break
@@ -137,7 +137,7 @@ def test_burst_of_real_kills_fires_each_rule_once_and_restart_neither_drops_nor_
     rb = Rulebook(str(tmp_path), host)
     try:
         rb.wait_ready()
-        for _ in range(4):
+        for dummy in range(4):
             oom_kill(cg)
         # one event per kill, each with the parsed fields and the cause
         rb.wait_for(lambda log: events_of(log, unit) >= 4)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # What the container's file system and systemd look like, minus what changes on its own (logs,
 # journal, systemd's runtime state, /tmp, Ansible's own remote temporary directory) and the snapshot
 # file itself. Used by prepare and verify.

@@ -24,12 +24,12 @@ export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
-        testbed venv collection clean browser report-tools ecosystem
+        testbed venv collection clean browser report-tools ecosystem eda
 
 help:
 	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
-	@echo "make test         every test: sanity, units, integration, lint, docs, molecule, ecosystem"
-	@echo "make sanity|units|integration|lint|docs|browser|report-tools|molecule [SCENARIO=name]|ecosystem|bench"
+	@echo "make test         every test: sanity, units, integration, lint, docs, eda, molecule, ecosystem"
+	@echo "make sanity|units|integration|lint|docs|browser|report-tools|eda|molecule [SCENARIO=name]|ecosystem|bench"
 
 ## --- set-up ------------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ demo: collection
 
 ## --- tests -------------------------------------------------------------------------------------
 
-test: sanity units integration lint docs browser report-tools molecule ecosystem
+test: sanity units integration lint docs browser report-tools eda molecule ecosystem
 	@echo "make test: all green"
 
 sanity: collection
@@ -103,6 +103,12 @@ ecosystem: collection
 	tools/testbed/setup.sh packages podman-conf
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/ecosystem $(ECOSYSTEM_ARGS)
 	tools/core-matrix.sh
+
+# The Event-Driven Ansible source and the example rulebook with the real ansible-rulebook (Java 17)
+# and real OOM kills of this machine (a cgroup v1 memory limit): tests/eda.
+eda: collection
+	command -v java >/dev/null || tools/apt-ensure.sh openjdk-17-jre-headless
+	PYTHONPATH=$(LIVE_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/eda
 
 molecule: collection testbed
 	tools/molecule.sh $(SCENARIO)

@@ -24,12 +24,12 @@ export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
-        testbed venv collection clean browser report-tools
+        testbed venv collection clean browser report-tools integration-vm
 
 help:
 	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
-	@echo "make test         every test: sanity, units, integration, lint, docs, molecule"
-	@echo "make sanity|units|integration|lint|docs|browser|report-tools|molecule [SCENARIO=name]|bench"
+	@echo "make test         every test: sanity, units, integration, lint, docs, molecule, integration-vm"
+	@echo "make sanity|units|integration|lint|docs|browser|report-tools|molecule [SCENARIO=name]|integration-vm [SCENARIO=vm_name]|bench"
 
 ## --- set-up ------------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ demo: collection
 
 ## --- tests -------------------------------------------------------------------------------------
 
-test: sanity units integration lint docs browser report-tools molecule
+test: sanity units integration lint docs browser report-tools molecule integration-vm
 	@echo "make test: all green"
 
 sanity: collection
@@ -97,6 +97,11 @@ report-tools: collection
 
 molecule: collection testbed
 	tools/molecule.sh $(SCENARIO)
+
+# QEMU virtual machines (Debian 12 guests, cgroup v2, systemd, NUMA): extensions/molecule/vm_*.
+# Installs QEMU and debootstrap, builds the guest image when its recipe changed, stops every VM.
+integration-vm: collection
+	tools/testbed/vm-test.sh $(SCENARIO)
 
 testbed: venv
 	tools/testbed/setup.sh

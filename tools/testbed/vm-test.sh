@@ -7,6 +7,7 @@
 # Whatever happens (a failed scenario, Ctrl-C, SIGTERM), every VM of this checkout is stopped on exit
 # and its overlay removed: the base image is the only thing left, in the cache.
 # Prints one line per scenario and a summary `integration-vm: N passed, M failed`.
+# Without names: every vm_* scenario but vm_fleet (three VMs at once); OOMKIT_VM_ALL=1 includes it.
 # MOLECULE_ARGS: extra arguments for `molecule test`. OOMKIT_VM_KEEP=1: do not stop the VMs on exit
 # (for debugging a scenario: then run `tools/testbed/vm.sh stop --all` yourself).
 set -euo pipefail
@@ -23,6 +24,7 @@ command -v molecule >/dev/null || die "molecule not found: run \`make venv\`"
 [[ $(id -u) -eq 0 ]] || die "needs root (apt, debootstrap)"
 
 scenario_root=extensions/molecule
+SLOW_SCENARIOS=(vm_fleet)
 if (($#)); then
   scenarios=("$@")
   for s in "${scenarios[@]}"; do
@@ -32,6 +34,10 @@ else
   mapfile -t scenarios < <(find "$scenario_root" -mindepth 2 -maxdepth 2 -name molecule.yml -path '*/vm_*' -printf '%h\n' \
     | sed "s#^$scenario_root/##" | sort)
   ((${#scenarios[@]})) || die "no scenarios $scenario_root/vm_*"
+  # The default set (make test) boots one VM at a time; these boot several: by name or OOMKIT_VM_ALL=1.
+  if [[ ${OOMKIT_VM_ALL:-} != 1 ]]; then
+    mapfile -t scenarios < <(printf '%s\n' "${scenarios[@]}" | grep -vxF -e "${SLOW_SCENARIOS[@]}")
+  fi
 fi
 
 live=$repo/.tmp/live

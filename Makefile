@@ -24,12 +24,12 @@ export ANSIBLE_NOCOLOR ?= 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test sanity units integration lint docs changelog-lint bench molecule \
-        testbed venv collection clean browser report-tools ecosystem eda
+        testbed venv collection clean browser report-tools ecosystem eda integration-vm
 
 help:
 	@echo "make demo         diagnosis playbook on this host + sample log, then hardening in check mode"
-	@echo "make test         every test: sanity, units, integration, lint, docs, eda, molecule, ecosystem"
-	@echo "make sanity|units|integration|lint|docs|browser|report-tools|eda|molecule [SCENARIO=name]|ecosystem|bench"
+	@echo "make test         every test: sanity, units, integration, lint, docs, eda, molecule, ecosystem, integration-vm"
+	@echo "make sanity|units|integration|lint|docs|browser|report-tools|eda|molecule [SCENARIO=name]|ecosystem|integration-vm [SCENARIO=vm_name]|bench"
 
 ## --- set-up ------------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ demo: collection
 
 ## --- tests -------------------------------------------------------------------------------------
 
-test: sanity units integration lint docs browser report-tools eda molecule ecosystem
+test: sanity units integration lint docs browser report-tools eda molecule ecosystem integration-vm
 	@echo "make test: all green"
 
 sanity: collection
@@ -112,6 +112,11 @@ eda: collection
 
 molecule: collection testbed
 	tools/molecule.sh $(SCENARIO)
+
+# QEMU virtual machines (Debian 12 guests, cgroup v2, systemd, NUMA): extensions/molecule/vm_*.
+# Installs QEMU and debootstrap, builds the guest image when its recipe changed, stops every VM.
+integration-vm: collection
+	tools/testbed/vm-test.sh $(SCENARIO)
 
 testbed: venv
 	tools/testbed/setup.sh

@@ -16,6 +16,13 @@ and vm.oom_dump_tasks, so nothing changes on the host, and it writes the saved v
 end anyway. Containers are removed at the end, passed or failed. Never asserts a time.
 
     python3 bench/fleet/bench.py [--quick] [-n N]
+
+With --vm the hosts are QEMU virtual machines of the test bed (tools/testbed/vm.sh, the guest of
+`make integration-vm`) reached over SSH with pipelining on, as a real fleet is: N VMs (default 3)
+for one side, its first and second run, then N fresh VMs (new overlays) for the other side. The
+VMs have their own kernel: nothing of the host is written. Boots are not timed.
+
+    flock /tmp/oomkit-heavy.lock python3 bench/fleet/bench.py --vm [-n N]
 """
 
 from __future__ import annotations
@@ -81,6 +88,35 @@ def start_containers(names):
         run(["podman", "exec", name, "sh", "-c", script])
 
 
+VM_TOOL = os.path.join(REPO, "tools", "testbed", "vm.sh")
+
+
+def start_vms(names):
+    """Boot the VMs one after the other (they share the host's cores) and set up the test services."""
+    unit = ("[Unit]\nDescription=oomkit bench %s\n[Service]\nExecStart=%s\n")
+    script = (
+        "set -e;"
+        "printf '%s' '" + unit % ("guard", "/bin/sleep infinity") + "' > /etc/systemd/system/" + GUARD + ";"
+        + "".join("cp /bin/sleep /usr/local/bin/%s; printf '%%s' '%s' > /etc/systemd/system/%s.service;"
+                  % (n, unit % (n, "/usr/local/bin/%s infinity" % n), n) for n in EXPENDABLE)
+        + "systemctl daemon-reload; systemctl start " + " ".join([GUARD] + ["%s.service" % n for n in EXPENDABLE])
+    )
+    hosts = {}
+    for name in names:
+        run([VM_TOOL, "start", name])
+        run([VM_TOOL, "ssh", name, script])
+        info = dict(line.split("=", 1) for line in run([VM_TOOL, "info", name]).stdout.splitlines() if "=" in line)
+        hosts[name] = {"ansible_host": info["address"], "ansible_port": int(info["port"]), "ansible_user": info["user"],
+                       "ansible_ssh_private_key_file": info["identity_file"],
+                       "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                       "ansible_ssh_pipelining": True, "ansible_python_interpreter": "/usr/bin/python3"}
+    return hosts
+
+
+def stop_vms(names):
+    run([VM_TOOL, "stop"] + list(names), check=False)
+
+
 def remove_containers():
     out = run(["podman", "ps", "-a", "--format", "{{.Names}}"], check=False).stdout.split()
     for name in out:
@@ -130,8 +166,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("-n", type=int, default=None, help="containers per side (default 3)")
     parser.add_argument("--quick", action="store_true", help="2 containers per side")
+    parser.add_argument("--vm", action="store_true", help="QEMU VMs over SSH with pipelining instead of containers")
     args = parser.parse_args()
     n = args.n or (2 if args.quick else 3)
+    if args.vm:
+        return main_vm(n)
     if shutil.which("podman") is None or run(["podman", "image", "exists", IMAGE], check=False).returncode != 0:
         print("SKIP: podman or %s missing (run `make testbed`)" % IMAGE)
         return 0
@@ -203,6 +242,71 @@ def main():
             if now != value:
                 print("note: host %s changed during the bench (%s -> %s) by something else; left as it is"
                       % (key, value, now))
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def main_vm(n):
+    """The same comparison over SSH against QEMU VMs: one side at a time on fresh VMs."""
+    if shutil.which("qemu-system-x86_64") is None:
+        print("SKIP: qemu-system-x86_64 missing (run `make integration-vm` once)")
+        return 0
+    tmp = tempfile.mkdtemp(prefix="oomkit-bench-fleet-")
+    log = os.path.join(REPO, "bench", "output", "fleet-vm.log")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    open(log, "w").close()
+    sides = {"role": ["bench-role-%d" % i for i in range(n)], "naive": ["bench-naive-%d" % i for i in range(n)]}
+    variables = {
+        "hardening_sysctl_baseline": {"vm.panic_on_oom": "0", "vm.oom_kill_allocating_task": "0",
+                                      "vm.oom_dump_tasks": "1"},
+        "hardening_protect_oom_score_adjust": -900,
+        "hardening_protected_services_extra": [GUARD],
+        "hardening_expendable_names": list(EXPENDABLE),
+        "hardening_expendable_score": 500,
+        "hardening_sysctl_file": "/etc/sysctl.d/90-oomkit-oom.conf",
+        # the guest has rsyslog too, which the role protects: the naive side does the same work
+        "naive_protected_units": ["systemd-journald.service", "rsyslog.service", GUARD],
+        "hardening_become": False,
+    }
+    check = ("cat /etc/sysctl.d/90-oomkit-oom.conf /etc/systemd/system/%s.d/50-oomkit-oom.conf | grep -E '^(vm|OOM)' | sort;"
+             " for n in %s; do cat /proc/$(pgrep -x $n)/oom_score_adj; done" % (GUARD, " ".join(EXPENDABLE)))
+    results = {}
+    state = []
+    try:
+        env = ansible_env(tmp)
+        env["ANSIBLE_PIPELINING"] = "1"
+        env["ANSIBLE_TIMEOUT"] = "60"
+        varsfile = os.path.join(tmp, "vars.json")
+        with open(varsfile, "w") as handle:
+            json.dump(variables, handle)
+        playbooks = {"role": os.path.join(REPO, "playbooks", "harden.yml"), "naive": os.path.join(HERE, "naive.yml")}
+        for side in ("role", "naive"):
+            names = sides[side]
+            print("booting %d VMs for the %s side ..." % (n, side))
+            sys.stdout.flush()
+            hosts = start_vms(names)
+            inv = os.path.join(tmp, side + ".json")
+            with open(inv, "w") as handle:
+                json.dump({"all": {"hosts": hosts}}, handle)
+            for label in ("first", "second"):
+                elapsed, recap, stdout = play(env, inv, playbooks[side], varsfile, log)
+                host = names[0]
+                runs = module_runs_role(stdout, host) if side == "role" else module_runs_naive(stdout, host)
+                results[(label, side)] = (elapsed, recap[host]["ok"] + recap[host]["failed"], runs, recap[host]["changed"])
+            state.append(run([VM_TOOL, "ssh", names[0], check]).stdout)
+            stop_vms(names)
+        print("")
+        print("fleet: %d QEMU VMs per side (TCG), SSH with pipelining, systemd 252, ansible forks 20" % n)
+        print("%-8s %-6s %9s %13s %20s %8s" % ("run", "side", "wall (s)", "tasks/host", "module runs/host", "changed"))
+        for (label, side), (elapsed, tasks, runs, changed) in sorted(results.items()):
+            print("%-8s %-6s %9.1f %13d %20s %8d" % (label, side, elapsed, tasks, runs, changed))
+        for label in ("first", "second"):
+            ratio = results[(label, "naive")][0] / results[(label, "role")][0]
+            print("%s run: naive / role wall-time ratio = %.2fx" % (label, ratio))
+        print("same end state on both sides: %s" % ("yes" if state[0] == state[1] else "NO:\n" + "\n---\n".join(state)))
+        print("log: %s" % log)
+    finally:
+        stop_vms(sides["role"] + sides["naive"])
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -17,3 +17,8 @@ CONTAINER_PREFIX=oomkit-mol-
 RECIPE_LABEL=io.oomkit.testbed.recipe
 
 export ANSIBLE_BUNDLE_VERSION TESTBED_COLLECTIONS CONTAINER_PREFIX RECIPE_LABEL
+
+# The virtual machine base images (vm-image.sh) live here, one directory per recipe hash; the
+# running VMs' overlays, console logs and state under the checkout's .tmp/vm/ (vm.sh).
+VM_CACHE=${OOMKIT_VM_CACHE:-/var/cache/oomkit-testbed/vm}
+export VM_CACHE

@@ -1374,9 +1374,10 @@ class OomParser(object):
         ev = self.open.get(key)
         if ev is not None and ev['killed_pid'] is not None:
             near = ev.get('_kill_uptime') is None or w.uptime is None or abs(w.uptime - ev['_kill_uptime']) <= 5.0
-            if ev['oom_group'] and lineno - ev['_last_line'] <= ATTACH_DISTANCE and ev['killed_pid'] != pid and near:
-                # memory.oom.group: every task of the cgroup killed by the same decision
-                if not any(g['pid'] == pid for g in ev['group_killed'] or ()):
+            if ev['oom_group'] and lineno - ev['_last_line'] <= ATTACH_DISTANCE and near:
+                # memory.oom.group: every task of the cgroup killed by the same decision; the scan of
+                # the group kills (and prints) the first victim once more (seen on 6.1 in the VM)
+                if pid != ev['killed_pid'] and not any(g['pid'] == pid for g in ev['group_killed'] or ()):
                     ev['group_killed'] = (ev['group_killed'] or []) + [{'pid': pid, 'comm': comm}]
                 ev['_last_line'] = lineno
                 ev['_tail'] = TAIL_LINES

@@ -25,7 +25,8 @@ FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_
 
 def _fixture_lines():
     out = []
-    for name in sorted(os.listdir(FIXTURES)):
+    # the files at the top level (vm/ is a directory of the VM test bed's captures)
+    for name in sorted(n for n in os.listdir(FIXTURES) if os.path.isfile(os.path.join(FIXTURES, n))):
         with open(os.path.join(FIXTURES, name), 'rb') as f:
             out.extend(f.read().splitlines())
     return out

@@ -69,9 +69,6 @@ def test_panic_on_oom_from_the_serial_console():
     assert [e for e in evs if e['panic']] == [last]
 
 
-@pytest.mark.xfail(strict=True, reason='issue 14: the kernel says "Tasks in /oomkit-group are going to be killed '
-                   'due to memory.oom.group set" and kills sleep with python3; the parser does not set oom_group '
-                   'and makes the further kill lines events of their own')
 @pytest.mark.parametrize('name', SOURCES)
 def test_group_kill(name):
     evs, dummy = events(name)

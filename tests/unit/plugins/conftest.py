@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 
@@ -27,3 +28,19 @@ def sleeping_process():
     yield process, marker
     process.kill()
     process.wait()
+
+
+class BlockedTooLong(Exception):
+    """Raised by the deadline fixture: the code under test blocked (a FIFO read, say)."""
+
+
+@pytest.fixture
+def deadline():
+    """A read that blocks (a FIFO) fails the test after 10 s instead of hanging the run."""
+    def expired(_signum, _frame):
+        raise BlockedTooLong("blocked for 10 s")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

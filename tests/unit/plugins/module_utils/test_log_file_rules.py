@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import signal
 
 import pytest
 
@@ -18,20 +17,8 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import ga
 from ansible_collections.oomkit.linux.tests.unit.plugins.module_utils.test_oom_log_sources import kill_line, noise
 
 
-class Timeout(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def deadline():
-    """A read that blocks (a FIFO) fails the test after 10 s instead of hanging the run."""
-    def expired(_signum, _frame):
-        raise Timeout("blocked for 10 s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+# nothing here may block: the deadline fixture (tests/unit/plugins/conftest.py) applies to every test
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 def pids(result):

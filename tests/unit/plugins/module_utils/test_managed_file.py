@@ -8,7 +8,6 @@ backups never overwritten. Real files, real links, real concurrent processes."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -39,22 +38,6 @@ def host(tmp_path):
     for directory in ("etc/sysctl.d", "usr/lib/sysctl.d", "run/sysctl.d"):
         (tmp_path / directory).mkdir(parents=True)
     return tmp_path
-
-
-class Timeout(Exception):
-    pass
-
-
-@pytest.fixture
-def deadline():
-    """A read that blocks (a FIFO) fails the test after 5 s instead of hanging the run."""
-    def expired(_signum, _frame):
-        raise Timeout("blocked for 5 s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(5)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 def apply(root, settings, path=OURS, **kwargs):

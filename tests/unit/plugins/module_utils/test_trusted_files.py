@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import signal
 import subprocess
 
 import pytest
@@ -22,22 +21,6 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import lo
 
 NOBODY = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else None
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
-
-
-class Timeout(Exception):
-    pass
-
-
-@pytest.fixture
-def deadline():
-    """Fail instead of hanging: a read that blocks (a FIFO) is a test failure after 5 s."""
-    def expired(_signum, _frame):
-        raise Timeout("blocked for 5 s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(5)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -68,16 +68,8 @@ def capture_exit(module_exit):
     return module_exit
 
 
-@pytest.fixture(autouse=True)
-def deadline():
-    """Nothing in the matrix may block: a FIFO read is a failure after 10 s, not a hang."""
-    def expired(_signum, _frame):
-        raise RuntimeError("blocked for 10 s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+# nothing here may block: the deadline fixture (tests/unit/plugins/conftest.py) applies to every test
+pytestmark = pytest.mark.usefixtures("deadline")
 
 
 def snapshot(root):

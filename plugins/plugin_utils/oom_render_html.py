@@ -213,8 +213,10 @@ def _findings(report):
 
 def _host_section(record, events):
     sysctl = record.get('sysctl') or {}
-    summary = '%s <span class="muted">%s, %d kill(s), %d finding(s)</span> %s' % (
-        h(record['name']), h(record['status']), record['events'], len(record['findings']), _chips(record['groups']))
+    summary = '%s <span class="muted">%s, %d kill(s)%s, %d finding(s)</span> %s' % (
+        h(record['name']), h(record['status']), record['events'],
+        ', %d userspace kill(s)' % record['userspace_total'] if record.get('userspace_total') else '',
+        len(record['findings']), _chips(record['groups']))
     body = ['<p>kernel %s; vm.panic_on_oom=%s, vm.oom_dump_tasks=%s; containers: %s; last kill %s%s</p>' % (
         h(record.get('kernel')), h(sysctl.get('vm.panic_on_oom')), h(sysctl.get('vm.oom_dump_tasks')),
         h(', '.join(record.get('container_runtimes') or []) or ('no' if record.get('runs_containers') is False else None)),
@@ -228,6 +230,34 @@ def _host_section(record, events):
         if len(shown) < record['events']:
             body.append('<p class="muted">The newest %d of this host\'s %d kills in the report.</p>' % (len(shown), record['events']))
     return '<details class="host"><summary>%s</summary>%s</details>' % (summary, ''.join(body))
+
+
+def _userspace(report):
+    """Kills by userspace OOM killers: a section of their own, never mixed with the kernel's kills."""
+    s = report['summary']
+    out = ['<h2 id="userspace-title">Userspace OOM killers</h2>']
+    if not s.get('userspace_kills_total'):
+        return out + ['<p>No kill by systemd-oomd, earlyoom or nohang found.</p>']
+    userspace = report['fleet']['userspace']
+    out.append('<p>%d kill(s) on %d host(s) by %s. These daemons kill on their own rules (memory pressure, '
+               'free memory and swap) before the kernel would: they are not kernel OOM kills and take no part in '
+               'the causes and findings above.</p>' % (
+                   s['userspace_kills_total'], s['hosts_with_userspace_kills'],
+                   ', '.join('%s (%d)' % (h(k), v) for k, v in userspace['kills_by_killer'].items())))
+    if userspace['top_victims']:
+        out.append(_table('userspace-victims', ('killed unit or process', 'kills', 'hosts'),
+                          [('<span class="mono">%s</span>' % h(e['name']), h(e['kills']), h(e['hosts']))
+                           for e in userspace['top_victims']], numeric=(1, 2)))
+    newest = report.get('userspace_events', [])[-MAX_NEWEST_KILLS:]
+    out.append(_table('userspace-events', ('time', 'host', 'killer', 'killed', 'pid', 'unit or cgroup', 'reason', 'signal'),
+                      [(h(u.get('time')), h(u['inventory_host']), h(u.get('killer')),
+                        '<span class="mono">%s</span>' % h(u.get('victim_comm')), h(u.get('victim_pid')),
+                        '<span class="mono">%s</span>' % h(u.get('unit') or u.get('cgroup')), h(u.get('reason')),
+                        h(u.get('signal'))) for u in newest], numeric=(4,)))
+    if len(newest) < s['userspace_kills_total']:
+        out.append('<p class="muted">The newest %d of %d; report.json has the newest %d each host sent.</p>' % (
+            len(newest), s['userspace_kills_total'], len(report.get('userspace_events', []))))
+    return out
 
 
 def _hosts(report):
@@ -273,7 +303,8 @@ def render_html(report):
            '<div class="cards" id="summary">']
     for label, value in (('hosts', s['hosts_total']), ('groups', s['groups_total']), ('with kills', s['hosts_with_kills']),
                          ('unreachable', s['hosts_unreachable']), ('failed', s['hosts_failed']),
-                         ('OOM kills', s['events_total']), ('findings', s['findings_total']),
+                         ('OOM kills', s['events_total']), ('userspace kills', s.get('userspace_kills_total', 0)),
+                         ('findings', s['findings_total']),
                          ('worst', s['worst_severity'] or 'none')):
         out.append('<div class="card"><b>%s</b>%s</div>' % (h(value), h(label)))
     out.append('</div>')
@@ -292,6 +323,7 @@ def render_html(report):
     else:
         out.append('<p>No OOM kill found.</p>')
 
+    out += _userspace(report)
     out += _hosts(report)
     if report['unreachable_hosts'] or report['failed_hosts']:
         out.append('<h2>Hosts not diagnosed</h2><ul id="not-diagnosed">')

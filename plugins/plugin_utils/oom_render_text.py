@@ -13,6 +13,7 @@ import html
 import json
 import re
 
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import USERSPACE_KILLERS
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_findings import RULES
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import CAUSES, SEVERITIES, epoch
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_hosts import HOST_STATES
@@ -93,6 +94,14 @@ def render_markdown(report):
         if ranked:
             out.append('- Hosts with most kills: %s.' % ', '.join('%s %d' % (md(h['name']), h['kills']) for h in ranked[:8]))
         out.append('')
+    if s.get('userspace_kills_total'):
+        userspace = fleet['userspace']
+        out.append('- Userspace OOM killers (not kernel OOM kills): %d kill(s) on %d host(s)%s%s.' % (
+            s['userspace_kills_total'], s['hosts_with_userspace_kills'],
+            ': ' + ', '.join('%s %d' % (md(k), v) for k, v in userspace['kills_by_killer'].items())
+            if userspace['kills_by_killer'] else '',
+            '; most killed: %s' % _tops(userspace['top_victims'][:5]) if userspace['top_victims'] else ''))
+        out.append('')
     if report['findings']:
         shown = report['findings'][:MAX_MD_FINDINGS]
         out += ['## Findings%s' % (' (the %d most severe of %d)' % (len(shown), len(report['findings']))
@@ -150,6 +159,11 @@ def render_prometheus(report):
     metric('oomkit_oom_last_kill_timestamp_seconds', 'gauge',
            'Time of the newest OOM kill found in the report, per host; 0 when none.',
            [((('host', x['name']),), '%.3f' % last[x['name']] if x['name'] in last else '0') for x in ok])
+    metric('oomkit_userspace_oom_kills_total', 'counter',
+           'Kills by userspace OOM killers (systemd-oomd, earlyoom, nohang; not kernel OOM kills) the logs of the '
+           'host hold, per killer, as read by the last diagnosis run.',
+           [((('host', x['name']), ('killer', killer)), (x.get('userspace_by_killer') or {}).get(killer, 0))
+            for x in ok for killer in USERSPACE_KILLERS])
     metric('oomkit_vmstat_oom_kill_total', 'counter', 'oom_kill of /proc/vmstat: OOM kills since boot, per host.',
            [((('host', x['name']),), x['vmstat_oom_kill']) for x in ok if isinstance(x.get('vmstat_oom_kill'), int)])
     severities = {}

@@ -34,14 +34,14 @@ from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common imp
     CAUSE_COLOURS, CAUSE_TEXT, CAUSES, SEVERITIES, SEVERITY_RANK, ReportError, as_int, cause_of, epoch, epoch_day,
     epoch_iso, jmespath_search, natural_key, parse_time, to_plain, unit_of, utc_iso)
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_hosts import (  # noqa: F401 (re-exported)
-    REPORT_EVENT_FIELDS, HOST_STATES, full_event, host_summary, is_summary)
+    REPORT_EVENT_FIELDS, REPORT_USERSPACE_FIELDS, HOST_STATES, full_event, host_summary, is_summary)
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_render_html import render_html  # noqa: F401
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_render_text import (  # noqa: F401
     md, prom_label, render_json, render_markdown, render_prometheus)
 
 __all__ = [
-    'CAUSES', 'CAUSE_COLOURS', 'CAUSE_TEXT', 'EVENT_FIELDS', 'HOST_STATES', 'REPORT_EVENT_FIELDS', 'RULES', 'SCHEMA',
-    'SCHEMA_VERSION', 'SEVERITIES', 'SEVERITY_RANK', 'ReportError', 'build_from_summaries', 'build_report',
+    'CAUSES', 'CAUSE_COLOURS', 'CAUSE_TEXT', 'EVENT_FIELDS', 'HOST_STATES', 'REPORT_EVENT_FIELDS',
+    'REPORT_USERSPACE_FIELDS', 'RULES', 'SCHEMA', 'SCHEMA_VERSION', 'SEVERITIES', 'SEVERITY_RANK', 'ReportError', 'build_from_summaries', 'build_report',
     'host_summary', 'jmespath_search', 'md', 'merge_options', 'merge_reports', 'parse_time', 'partial_mark',
     'prom_label', 'render', 'render_html', 'render_json', 'render_markdown', 'render_prometheus', 'stats',
     'summaries_of', 'to_plain',
@@ -278,6 +278,51 @@ def fleet_overview(events, records, epoch_of):
     }
 
 
+def userspace_events(summaries):
+    """The kills by userspace OOM killers (systemd-oomd, earlyoom, nohang) the hosts sent, oldest first, each
+    with its inventory host. They are not kernel OOM kills: no finding, cause or kernel count uses them."""
+    rank = dict((s['name'], i) for i, s in enumerate(summaries))
+    found = []
+    for record in summaries:
+        if record['status'] == 'ok':
+            for raw in record.get('userspace_events') or []:
+                found.append(dict(raw, inventory_host=record['name']))
+
+    def order(uev):
+        when = epoch(uev.get('time'))
+        return (when is None, when or 0.0, rank[uev['inventory_host']])
+
+    found.sort(key=order)
+    return found
+
+
+def userspace_overview(found, records):
+    """Kills by userspace OOM killers across the fleet: per killer and reason, the most killed units or
+    processes, the hosts with most of them (counts per host from every kill the host found)."""
+    by_killer = {}
+    by_reason = {}
+    victims, victim_hosts = {}, {}
+    for uev in found:
+        reason = uev.get('reason') or 'unknown'
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+        name = uev.get('unit') or uev.get('victim_comm') or uev.get('cgroup')
+        if name:
+            victims[name] = victims.get(name, 0) + 1
+            victim_hosts.setdefault(name, set()).add(uev['inventory_host'])
+    for record in records:
+        if record['status'] == 'ok':
+            for killer, count in (record.get('userspace_by_killer') or {}).items():
+                by_killer[killer] = by_killer.get(killer, 0) + count
+    ranked = sorted((r for r in records if r['status'] == 'ok' and r['userspace_total']),
+                    key=lambda r: (-r['userspace_total'], natural_key(r['name'])))[:HOSTS_RANKED]
+    return {
+        'kills_by_killer': dict(sorted(by_killer.items())),
+        'kills_by_reason': dict(sorted(by_reason.items())),
+        'top_victims': _top(victims, victim_hosts),
+        'hosts_ranked': [{'name': r['name'], 'kills': r['userspace_total'], 'groups': r['groups']} for r in ranked],
+    }
+
+
 # ------------------------------------------------------------------------------------------------
 # the report
 # ------------------------------------------------------------------------------------------------
@@ -338,7 +383,10 @@ def _build(summaries, options, partial, now):
     by_cause = {}
     for record in summaries:
         mine = by_host[record['name']]
-        entry = dict((k, v) for k, v in record.items() if k not in ('events', 'oomkit_host_summary'))
+        entry = dict((k, v) for k, v in record.items() if k not in ('events', 'userspace_events', 'oomkit_host_summary'))
+        # summaries made before the report knew userspace killers have none of their keys
+        entry.setdefault('userspace_total', 0)
+        entry.setdefault('userspace_by_killer', {})
         entry['events'] = len(mine)
         kills_by_cause = {}
         for event in mine:
@@ -383,7 +431,10 @@ def _build(summaries, options, partial, now):
         'last_kill': epoch_iso(max(times)) if times else None,
         'unreachable_hosts': unreachable,
         'failed_hosts': failed,
+        'userspace_kills_total': sum(r['userspace_total'] for r in records if r['status'] == 'ok'),
+        'hosts_with_userspace_kills': len([r for r in records if r['status'] == 'ok' and r['userspace_total']]),
     }
+    userspace = userspace_events(summaries)
     options_record = dict((k, opts[k]) for k in CONTENT_OPTIONS)
     return {
         'schema': SCHEMA,
@@ -394,7 +445,7 @@ def _build(summaries, options, partial, now):
         'parameters': to_plain(dict(opts['parameters'] or {}, event_query=opts['event_query'] or None,
                                     min_severity=opts['min_severity'], repeat_threshold=opts['repeat_threshold'])),
         'summary': summary,
-        'fleet': fleet_overview(events, records, epoch_of),
+        'fleet': dict(fleet_overview(events, records, epoch_of), userspace=userspace_overview(userspace, records)),
         'hosts': records,
         'unreachable_hosts': [{'name': r['name'], 'message': r['message']} for r in records
                               if r['status'] == 'unreachable'],
@@ -402,6 +453,8 @@ def _build(summaries, options, partial, now):
                          if r['status'] in ('failed', 'not_run')],
         'events': [full_event(e) for e in events[-keep:]] if keep else [],
         'events_truncated': len(events) > keep,
+        'userspace_events': userspace[-keep:] if keep else [],
+        'userspace_events_truncated': len(userspace) > keep,
         'findings': findings,
     }
 
@@ -444,11 +497,16 @@ def summaries_of(report):
         for host in event['seen_on']:
             if host in events:
                 events[host].append(copy)
+    userspace = dict((r['name'], []) for r in report['hosts'])
+    for uev in report.get('userspace_events') or []:
+        if uev.get('inventory_host') in userspace:
+            userspace[uev['inventory_host']].append(dict((k, v) for k, v in uev.items() if k != 'inventory_host'))
     summaries = []
     for record in report['hosts']:
         summary = dict((k, v) for k, v in record.items() if k not in ('events', 'findings', 'last_kill', 'kills_by_cause'))
         summary['oomkit_host_summary'] = 1
         summary['events'] = events[record['name']]
+        summary['userspace_events'] = userspace[record['name']]
         summaries.append(summary)
     return summaries
 
@@ -532,6 +590,7 @@ def stats(report, files=None):
         'events_total': s['events_total'], 'events_by_cause': s['events_by_cause'],
         'findings_total': s['findings_total'], 'findings_by_severity': s['findings_by_severity'],
         'worst_severity': s['worst_severity'], 'first_kill': s['first_kill'], 'last_kill': s['last_kill'],
+        'userspace_kills_total': s.get('userspace_kills_total', 0),
         'top_findings': [{'id': f['id'], 'severity': f['severity'], 'title': f['title'][:200], 'hosts': f['hosts_count']}
                          for f in report['findings'][:5]],
         'partial': dict((k, v) for k, v in report['partial'].items() if k != 'options') if report.get('partial') else None,

@@ -28,6 +28,10 @@ REPORT_EVENT_FIELDS = (
     'confidence', 'evidence', 'panic', 'no_killable',
 )
 OPTIONAL_EVENT_FIELDS = ('verified',)
+# The fields of a userspace killer's kill (oom_facts userspace_events) the report reads; each is one of
+# oom_log.USERSPACE_FIELDS (a unit test checks it).
+REPORT_USERSPACE_FIELDS = ('source', 'time', 'host', 'killer', 'victim_pid', 'victim_comm', 'unit', 'cgroup',
+                           'reason', 'signal')
 
 MAX_TEXT = 1024         # characters of any string from a host (paths, names, messages)
 MAX_EVIDENCE = 8        # evidence lines per event
@@ -72,6 +76,12 @@ def compact_event(raw):
         if key in raw:
             event[key] = _scalar(raw.get(key))
     return event
+
+
+def compact_userspace_event(raw):
+    """The report's copy of one kill by a userspace OOM killer (systemd-oomd, earlyoom, nohang): every
+    REPORT_USERSPACE_FIELDS key, strings bounded."""
+    return dict((key, _scalar(raw.get(key))) for key in REPORT_USERSPACE_FIELDS)
 
 
 _FULL_EVENT = dict.fromkeys(REPORT_EVENT_FIELDS)
@@ -132,7 +142,8 @@ def empty_summary(name, groups=()):
             'status': 'ok', 'message': None, 'kernel': None, 'sysctl': {}, 'cgroup_version': None,
             'vmstat_oom_kill': None, 'cgroups_with_oom': [], 'events_total': 0, 'events_not_sent': 0,
             'sources': [], 'runs_containers': None, 'container_runtimes': [], 'in_container': None,
-            'critical_processes': [], 'cgroup_usage': {}, 'events': []}
+            'critical_processes': [], 'cgroup_usage': {}, 'events': [],
+            'userspace_total': 0, 'userspace_by_killer': {}, 'userspace_events': []}
 
 
 def is_summary(value):
@@ -174,6 +185,15 @@ def host_summary(name, oom_result, probe_result=None, active=True, groups=(), ma
     record['events'] = [compact_event(e) for e in kept]
     record['events_total'] = max(as_int(summary.get('total'), 0), len(events))
     record['events_not_sent'] = len(events) - len(kept)
+    # kills by userspace OOM killers: their own counts and list, never among the kernel's events
+    userspace = [e for e in facts.get('userspace_events') or [] if isinstance(e, dict)]
+    by_killer = {}
+    for uev in userspace:
+        killer = _text(uev.get('killer')) or 'unknown'
+        by_killer[killer] = by_killer.get(killer, 0) + 1
+    record['userspace_by_killer'] = dict(sorted(by_killer.items())[:MAX_LIST])
+    record['userspace_events'] = [compact_userspace_event(e) for e in (userspace[-limit:] if limit else [])]
+    record['userspace_total'] = max(as_int(summary.get('userspace_total'), 0), len(userspace))
     probe = probe_data(probe_result)
     if isinstance(probe, dict) and not probe.get('failed') and not probe.get('skipped') and not probe.get('unreachable') \
             and 'processes' in probe:

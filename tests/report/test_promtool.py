@@ -43,6 +43,7 @@ def check(text):
 def result(paths, sysctl=None, vmstat=None):
     data = gather(sources=['files'], paths=paths, config=False, enrich=False)
     return {'ansible_facts': {'oom': {'events': data['events'], 'summary': data['summary'], 'sources': data['sources'],
+                                      'userspace_events': data['userspace_events'],
                                       'config': {'sysctl': sysctl or {'vm.panic_on_oom': 0, 'vm.oom_dump_tasks': 1},
                                                  'vmstat_oom_kill': len(data['events']) if vmstat is None else vmstat}}}}
 

@@ -10,6 +10,7 @@ need a precise shape (growth between kills, live usage) use small hand-made even
 
 from __future__ import annotations
 
+import copy
 import datetime
 import html
 import json
@@ -52,6 +53,7 @@ def facts_result(paths, sysctl=None, root=None):
               'sysctl': dict({'vm.panic_on_oom': 0, 'vm.oom_dump_tasks': 1, 'vm.oom_kill_allocating_task': 0},
                              **(sysctl or {}))}
     return {'changed': False, 'ansible_facts': {'oom': {'events': data['events'], 'summary': data['summary'],
+                                                        'userspace_events': data['userspace_events'],
                                                         'config': config, 'sources': data['sources']}}}
 
 
@@ -128,7 +130,7 @@ def test_sample_report_schema_is_stable(sample_report):
     assert sample_report['schema_version'] == 2
     assert sorted(sample_report) == ['events', 'events_truncated', 'failed_hosts', 'findings', 'fleet', 'generated_at',
                                      'hosts', 'parameters', 'partial', 'schema', 'schema_version', 'summary', 'title',
-                                     'unreachable_hosts']
+                                     'unreachable_hosts', 'userspace_events', 'userspace_events_truncated']
     assert sample_report['partial'] is None
     assert sample_report['generated_at'] == '2026-11-26T12:00:00Z'
     for e in sample_report['events']:
@@ -654,3 +656,94 @@ def test_markdown_is_one_screen_at_a_thousand_hosts_and_links_nothing():
     page = R.render_html(R.build_report(hosts[:3], results[:3], groups=groups, now=NOW))
     assert 'href=' not in page and '<span class="chip">[link](http://evil.example)</span>' in page
     assert page.count('<details class="host">') == 3
+
+
+# --- kills by userspace OOM killers: their own section ------------------------------------------------------
+
+PIPELINES = os.path.join(COLLECTION, 'tests', 'unit', 'fixtures', 'oom_pipelines')
+
+
+@pytest.fixture(scope='module')
+def userspace_fleet():
+    """Two hosts whose journals (rendered by the real journalctl and rsyslog) hold kernel kills and kills by
+    systemd-oomd, earlyoom and nohang, one host with the kernel's kills only, one unreachable."""
+    hosts = ['app1', 'app2', 'euler1', 'ghost']
+    results = [facts_result([os.path.join(PIPELINES, 'journalctl-all-short.log')]),
+               facts_result([os.path.join(PIPELINES, 'rsyslog-traditional.log')]), facts_result([SAMPLE]),
+               {'unreachable': True, 'msg': 'timeout'}]
+    return hosts, results, {'app1': ['web'], 'app2': ['web'], 'euler1': ['db']}
+
+
+def test_userspace_kills_are_counted_apart_from_kernel_kills(userspace_fleet):
+    hosts, results, groups = userspace_fleet
+    report = R.build_report(hosts, results, groups=groups, now=NOW)
+    s = report['summary']
+    without = copy.deepcopy(results)
+    for result in without[:3]:
+        result['ansible_facts']['oom']['userspace_events'] = []
+        result['ansible_facts']['oom']['summary']['userspace_total'] = 0
+    kernel_only = R.build_report(hosts, without, groups=groups, now=NOW)
+    # the kernel's counts, causes and findings do not change with the userspace kills
+    assert s['events_total'] == kernel_only['summary']['events_total']
+    assert s['events_by_cause'] == kernel_only['summary']['events_by_cause']
+    assert report['findings'] == kernel_only['findings']
+    assert s['userspace_kills_total'] == 8 and s['hosts_with_userspace_kills'] == 2
+    assert kernel_only['summary']['userspace_kills_total'] == 0
+    userspace = report['fleet']['userspace']
+    assert userspace['kills_by_killer'] == {'earlyoom': 2, 'nohang': 2, 'systemd-oomd': 4}
+    assert userspace['kills_by_reason'] == {'low_memory_and_swap': 4, 'memory_pressure': 2, 'swap': 2}
+    assert {'name': 'leaky.service', 'kills': 2, 'hosts': 2} in userspace['top_victims']
+    assert [h['name'] for h in userspace['hosts_ranked']] == ['app1', 'app2']
+    by_host = dict((h['name'], h) for h in report['hosts'])
+    assert by_host['app1']['userspace_total'] == 4 and by_host['euler1']['userspace_total'] == 0
+    assert by_host['app1']['userspace_by_killer'] == {'earlyoom': 1, 'nohang': 1, 'systemd-oomd': 2}
+    assert 'userspace_events' not in by_host['app1']
+    assert [u['inventory_host'] for u in report['userspace_events']].count('app2') == 4
+    assert set(report['userspace_events'][0]) == set(R.REPORT_USERSPACE_FIELDS) | {'inventory_host'}
+    assert R.stats(report)['userspace_kills_total'] == 8
+
+
+def test_userspace_report_fields_are_fields_of_the_parser():
+    from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import USERSPACE_FIELDS
+    assert set(R.REPORT_USERSPACE_FIELDS) <= set(USERSPACE_FIELDS)
+
+
+def test_userspace_kills_in_every_rendering(userspace_fleet):
+    hosts, results, groups = userspace_fleet
+    report = R.build_report(hosts, results, groups=groups, now=NOW)
+    page = R.render(report, 'html')
+    section = page.split('<h2 id="userspace-title">', 1)[1].split('<h2', 1)[0]
+    assert '8 kill(s) on 2 host(s) by earlyoom (2), nohang (2), systemd-oomd (4)' in section
+    assert 'leaky (x)' in section and 'leaky.service' in section and 'session-3.scope' in section
+    assert '<b>8</b>userspace kills' in page
+    ticket = R.render(report, 'markdown')
+    assert ('- Userspace OOM killers (not kernel OOM kills): 8 kill(s) on 2 host(s): earlyoom 2, nohang 2, '
+            'systemd-oomd 4; most killed:') in ticket
+    prom = R.render(report, 'prometheus')
+    assert 'oomkit_userspace_oom_kills_total{host="app1",killer="systemd-oomd"} 2' in prom
+    assert 'oomkit_userspace_oom_kills_total{host="euler1",killer="nohang"} 0' in prom
+    assert 'host="ghost",killer=' not in prom
+    quiet = R.build_report(['euler1'], [results[2]], now=NOW)
+    assert 'No kill by systemd-oomd, earlyoom or nohang found.' in R.render(quiet, 'html')
+    assert 'Userspace OOM killers' not in R.render(quiet, 'markdown')
+
+
+def test_userspace_kill_strings_are_escaped(userspace_fleet):
+    hosts, results, groups = userspace_fleet
+    hostile = copy.deepcopy(results[0])
+    for uev in hostile['ansible_facts']['oom']['userspace_events']:
+        uev.update(victim_comm=XSS, unit=HOSTILE, reason='<i>x</i>')
+    report = R.build_report(['evil'], [hostile], now=NOW)
+    page = R.render(report, 'html')
+    assert XSS not in page and HOSTILE not in page and '<i>x</i>' not in page
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;' in page
+    assert '<script' not in R.render(report, 'markdown')
+
+
+@pytest.mark.parametrize('count', [2, 3])
+def test_userspace_kills_survive_the_merge_of_slices(userspace_fleet, count):
+    hosts, results, groups = userspace_fleet
+    parts = _slices(hosts, results, groups, count)
+    merged = R.merge_reports(parts, now=NOW)
+    assert merged == R.build_report(hosts, results, groups=groups, now=NOW)
+    assert merged['summary']['userspace_kills_total'] == 8

@@ -531,6 +531,9 @@ def merge_reports(reports, options=None, now=None):
     if len(runs) > 1:
         raise ReportError('the partial reports belong to different runs (%s): merge one run at a time'
                           % ', '.join(sorted(runs)))
+    # the order the partial reports come in (a directory listing, a list of files) must not matter
+    reports.sort(key=lambda r: (r['partial'].get('slice') is None, r['partial'].get('slice') or 0,
+                                natural_key(str(r['partial'].get('part')))))
     counts = set(r['partial'].get('slices') for r in reports) - {None}
     if len(counts) > 1:
         raise ReportError('the partial reports disagree on the number of slices: %s' % sorted(counts))

@@ -135,8 +135,18 @@ def runs():
         merge_pdd = _private_data_dir(base, 'merge', [], 'oomkit.linux.diagnose_merge',
                                       {'diagnosis_report_dir': shared, 'awx_job_id': 200})
         merge_stats = _finish(_start(merge_pdd, 'merge'), merge_pdd, 'merge')
+        # the same merge from a list of files (diagnosis_merge_files), given as an AWX survey gives a
+        # text field: one comma-separated string, here in reverse order
+        by_files = os.path.join(base, 'by-files')
+        run_dir = os.path.join(shared, 'partial', str(WORKFLOW_JOB))
+        files = ','.join(os.path.join(run_dir, 'job-%d.json' % (100 + n)) for n in range(SLICES, 0, -1))
+        files_pdd = _private_data_dir(base, 'merge-files', [], 'oomkit.linux.diagnose_merge',
+                                      {'diagnosis_report_dir': by_files, 'diagnosis_merge_files': files,
+                                       'awx_job_id': 201})
+        files_stats = _finish(_start(files_pdd, 'merge-files'), files_pdd, 'merge-files')
         yield {'base': base, 'shared': shared, 'whole': whole, 'slice_stats': slice_stats,
-               'unsliced_stats': unsliced_stats, 'merge_stats': merge_stats}
+               'unsliced_stats': unsliced_stats, 'merge_stats': merge_stats, 'by_files': by_files,
+               'files_stats': files_stats}
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -184,6 +194,17 @@ def test_merged_report_equals_the_unsliced_report(runs):
         'batch', 'db', 'web'}
     for name in ('report.md', 'report.html', 'oomkit_oom.prom'):
         assert os.path.getsize(os.path.join(runs['shared'], name)) > 0
+
+
+def test_merge_of_listed_files_equals_the_merge_of_the_run_directory(runs):
+    by_files = _report(runs['by_files'])
+    by_dir = _report(runs['shared'])
+    for report in (by_files, by_dir):
+        report.pop('generated_at')
+    assert by_files == by_dir
+    published = runs['files_stats']['artifact_data']['oomkit_diagnosis']
+    assert published['report_files']['json'] == os.path.join(runs['by_files'], 'report.json')
+    assert published['events_total'] == by_dir['summary']['events_total']
 
 
 def test_set_stats_stays_small_and_names_the_files(runs):

@@ -578,6 +578,7 @@ def test_merged_slices_equal_the_unsliced_report(count):
     merged = R.merge_reports(parts, now=NOW)
     whole = R.build_report(hosts, results, groups=groups, now=NOW)
     assert merged == whole
+    assert R.merge_reports(parts[::-1], now=NOW) == merged   # the order of the inputs does not matter
     # c1 and c2 landed in different slices (count 2 and 3), and their shared kernel event is still one
     assert [e['seen_on'] for e in merged['events'] if e['killed_comm'] == 'python3'] == [['c1', 'c2']]
 

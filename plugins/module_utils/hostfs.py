@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import posixpath
 import stat
 import tempfile
 import time
@@ -81,6 +82,21 @@ class HostFS(object):
             return sorted(os.listdir(self.path(host_path)))
         except OSError as err:
             raise explain_oserror(err, "listing", host_path)
+
+    def walk_dirs(self, host_path):
+        """Yield ``host_path`` and every directory below it (host paths), parents first, in name order.
+        Symlinks are not followed; a directory that vanishes or cannot be listed is skipped (a cgroup
+        tree changes while it is walked)."""
+        stack = [host_path.rstrip("/") or "/"]
+        while stack:
+            directory = stack.pop()
+            yield directory
+            try:
+                with os.scandir(self.path(directory)) as entries:
+                    names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+            except OSError:
+                continue
+            stack.extend(posixpath.join(directory, name) for name in reversed(names))
 
     def read(self, host_path):
         """Return the whole text of a file; HostError when it cannot be read."""

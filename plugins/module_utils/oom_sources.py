@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS, check_directory_trust, read_trusted
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
@@ -40,8 +41,6 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     scan_file,
     scan_stream,
 )
-from ansible_collections.oomkit.linux.plugins.module_utils.host import is_v1_unlimited
-from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import POSTURE_SYSCTLS
 
 STATE_VERSION = 1
 FINGERPRINT_BYTES = 4096
@@ -49,16 +48,14 @@ DEFAULT_FILE_GLOBS = ('/var/log/messages*', '/var/log/kern.log*', '/var/log/sysl
 # The default sources read regular files under these directories only: a symlink in them that
 # leads elsewhere (to a root-only file, a device) is skipped. Explicit ``paths`` may be links.
 LOG_DIRS = ('/var/log',)
-MAX_CGROUPS = 20000
 
 
 def usable_cpus(root='/'):
     """CPUs this process may really use: its affinity mask, capped by the CPU quota of its cgroup
     and of the cgroup's ancestors (a container or service limited to one CPU gains nothing from a
     second process)."""
-    # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
     from ansible_collections.oomkit.linux.plugins.module_utils.cgroups import cpu_quota
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -112,17 +109,17 @@ def rotation_family(path):
 
 
 def _path(root, p):
-    if not root or root == '/':
-        return p
-    return os.path.join(root, p.lstrip('/'))
+    """The real path of host path ``p`` below ``root`` (HostFS's mapping)."""
+    return HostFS(root or '/').path(p)
 
 
 def _read(root, p, default=None):
+    """The text of a small kernel file of the host (HostFS), ``default`` when it cannot be read."""
     try:
-        with open(_path(root, p), 'r') as f:
-            return f.read()
-    except (IOError, OSError, UnicodeDecodeError):
+        text = HostFS(root or '/').read_optional(p)
+    except HostError:
         return default
+    return default if text is None else text
 
 
 def _int(text):
@@ -149,8 +146,6 @@ def load_state(path):
     naming the rule (the run fails rather than hide kills)."""
     if not path:
         return None
-    # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import read_trusted
     data, _info = read_trusted(path, 'state file', STATE_MAX_BYTES, owners={0, os.geteuid()})
     if data is not None:
         try:
@@ -166,8 +161,6 @@ def load_state(path):
 def save_state(path, state):
     """Write the state atomically (temp file + rename in the same directory), in a directory
     others cannot write (the same rule as load_state)."""
-    # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import check_directory_trust
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         os.makedirs(d, mode=0o700)
@@ -843,9 +836,15 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
     reader = SourceReader(root=root, include_tasks=include_tasks, since=since, until=until,
                           max_events=max_events, state=state, workers=workers, now=now,
                           journalctl=journalctl, dmesg=dmesg, thorough=thorough)
-    cfg = host_config(root) if config else None
-    if enrich:
-        reader.collector.refine = make_refiner(root, cfg)
+    cfg = None
+    if config or enrich:
+        # the live host's side (oom_host: configuration, live cgroup tree) only when asked for: parsing
+        # logs alone (the hot path, and bench/) never imports the host code
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.oomkit.linux.plugins.module_utils.oom_host import host_config, make_refiner
+        cfg = host_config(root) if config else None
+        if enrich:
+            reader.collector.refine = make_refiner(root, cfg)
     if root == '/':
         reader.collector.local_host = socket.gethostname()
     used = reader.run(sources, paths)
@@ -868,272 +867,4 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
     }
 
 
-# --------------------------------------------------------------------------------------------
-# host configuration snapshot
-# --------------------------------------------------------------------------------------------
-
-def cgroup_layout(root='/'):
-    """(version, memory_root, memory_version) of the host: the cgroup detection of
-    ``cgroups.detect_layout``; (None, None, None) when no memory controller can be found."""
-    # Imported here: parsing logs alone (the hot path, and bench/) never needs the host code.
-    # pylint: disable=import-outside-toplevel
-    from ansible_collections.oomkit.linux.plugins.module_utils.host_info import memory_layout
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
-    layout, _error = memory_layout(HostFS(root))
-    if layout is None:
-        return None, None, None
-    return layout.version, layout.memory.mount_point, layout.memory.version
-
-
-def _limit_kb(root, d, mem_version):
-    if mem_version == 'v1':
-        v = _int(_read(root, os.path.join(d, 'memory.limit_in_bytes')))
-    else:
-        raw = (_read(root, os.path.join(d, 'memory.max')) or '').strip()
-        v = None if raw in ('', 'max') else _int(raw)
-    if v is None or is_v1_unlimited(v):
-        return None
-    return v // 1024
-
-
-def _kv(text):
-    out = {}
-    for line in (text or '').splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            v = _int(parts[1])
-            if v is not None:
-                out[parts[0]] = v
-    return out
-
-
-def walk_cgroups(root, mem_root, mem_version, limit=MAX_CGROUPS):
-    """Yield (cgroup_path, abs_dir) for every memory cgroup, bounded."""
-    base = _path(root, mem_root)
-    n = 0
-    for dirpath, dirnames, _files in os.walk(base):
-        dirnames.sort()
-        rel = '/' + os.path.relpath(dirpath, base)
-        if rel == '/.':
-            rel = '/'
-        yield rel, dirpath
-        n += 1
-        if n >= limit:
-            return
-
-
-def host_config(root='/'):
-    """The host's OOM configuration and kernel OOM counters: the OOM posture of host_info (the collector
-    oom_host_info uses too), the kernel's OOM counter, memory sizes and the memory cgroups that hit OOM."""
-    # pylint: disable=import-outside-toplevel
-    from ansible_collections.oomkit.linux.plugins.module_utils.host_info import oom_posture
-    from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
-    fs = HostFS(root)
-
-    def read(path):
-        try:
-            return fs.read_optional(path)
-        except HostError:
-            return None
-
-    posture = oom_posture(fs, POSTURE_SYSCTLS)
-    sysctl = {}
-    for name, entry in posture['sysctls'].items():
-        if entry['value'] is not None:
-            iv = _int(entry['value'])
-            sysctl[name] = iv if iv is not None else entry['value']
-    layout = posture['layout']
-    version, mem_root, mem_version = ((layout.version, layout.memory.mount_point, layout.memory.version)
-                                      if layout is not None else (None, None, None))
-    vmstat = _kv(read('/proc/vmstat'))
-    meminfo = {}
-    for line in (read('/proc/meminfo') or '').splitlines():
-        if line.startswith(('MemTotal:', 'SwapTotal:', 'MemAvailable:')):
-            parts = line.split()
-            meminfo[parts[0].rstrip(':')] = _int(parts[1])
-    cgroups = []
-    truncated = False
-    if mem_root:
-        n = 0
-        for rel, d in walk_cgroups(root, mem_root, mem_version):
-            n += 1
-            if mem_version == 'v1':
-                ctl = _kv(read(os.path.join(mem_root, rel.lstrip('/'), 'memory.oom_control')))
-                kills = ctl.get('oom_kill', 0)
-                entry = {'path': rel, 'oom_kill': kills, 'under_oom': ctl.get('under_oom'),
-                         'oom_kill_disable': ctl.get('oom_kill_disable')}
-                hit = kills or ctl.get('under_oom')
-            else:
-                evs = _kv(read(os.path.join(mem_root, rel.lstrip('/'), 'memory.events')))
-                entry = {'path': rel, 'oom': evs.get('oom', 0), 'oom_kill': evs.get('oom_kill', 0),
-                         'oom_group_kill': evs.get('oom_group_kill', 0)}
-                hit = entry['oom'] or entry['oom_kill'] or entry['oom_group_kill']
-            if hit and rel != '/':
-                entry['limit_kb'] = _limit_kb(root, os.path.join(mem_root, rel.lstrip('/')), mem_version)
-                cgroups.append(entry)
-            del d
-        truncated = n >= MAX_CGROUPS
-    return {
-        'kernel': posture['kernel'],
-        'sysctl': sysctl,
-        'cgroup_version': version,
-        'memory_cgroup_version': mem_version,
-        'memory_cgroup_root': mem_root,
-        'vmstat_oom_kill': vmstat.get('oom_kill'),
-        'mem_total_kb': meminfo.get('MemTotal'),
-        'swap_total_kb': meminfo.get('SwapTotal'),
-        'cgroups_with_oom': cgroups,
-        'cgroups_truncated': truncated,
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# live-cgroup enrichment
-# --------------------------------------------------------------------------------------------
-
-class _LiveTree(object):
-    def __init__(self, root, mem_root, mem_version):
-        self.root = root
-        self.mem_root = mem_root
-        self.mem_version = mem_version
-        self._all = None
-
-    def _dir(self, cg):
-        return os.path.join(self.mem_root, cg.lstrip('/'))
-
-    def exists(self, cg):
-        return os.path.isdir(_path(self.root, self._dir(cg)))
-
-    def limit_kb(self, cg):
-        return _limit_kb(self.root, self._dir(cg), self.mem_version)
-
-    def procs(self, cg):
-        text = _read(self.root, os.path.join(self._dir(cg), 'cgroup.procs')) or ''
-        return [p for p in text.split() if p.isdigit()]
-
-    def children(self, cg):
-        try:
-            base = _path(self.root, self._dir(cg))
-            return sorted(n for n in os.listdir(base) if os.path.isdir(os.path.join(base, n)))
-        except OSError:
-            return []
-
-    def all_limits(self):
-        if self._all is None:
-            self._all = []
-            for rel, _d in walk_cgroups(self.root, self.mem_root, self.mem_version):
-                if rel == '/':
-                    continue
-                self._all.append((rel, self.limit_kb(rel)))
-        return self._all
-
-
-def _needs_enrichment(ev):
-    return (ev.get('cause') in ('cgroup_limit', 'parent_cgroup_limit') and ev.get('memcg_limit_kb') and
-            not (ev.get('memcg') and ev.get('task_memcg')))
-
-
-def make_refiner(root='/', cfg=None):
-    """A callable(event) for :attr:`EventCollector.refine` that enriches from the live tree."""
-    if cfg is None:
-        _v, mem_root, mem_version = cgroup_layout(root)
-    else:
-        mem_root, mem_version = cfg.get('memory_cgroup_root'), cfg.get('memory_cgroup_version')
-    if not mem_root:
-        return None
-    tree = _LiveTree(root, mem_root, mem_version)
-
-    def refine(ev):
-        if _needs_enrichment(ev):
-            _enrich_one(ev, tree)
-    return refine
-
-
-def enrich_events(events, root='/', cfg=None):
-    """Refine memcg causes with the live cgroup tree (which ancestor holds the limit that was hit).
-
-    Only events whose log lacks the cgroup paths are touched; every conclusion is stated in the
-    event's evidence, marked as coming from the live tree (now, not at the time of the kill).
-    """
-    todo = [ev for ev in events if _needs_enrichment(ev)]
-    if not todo:
-        return 0
-    if cfg is None:
-        _v, mem_root, mem_version = cgroup_layout(root)
-    else:
-        mem_root, mem_version = cfg.get('memory_cgroup_root'), cfg.get('memory_cgroup_version')
-    if not mem_root:
-        return 0
-    tree = _LiveTree(root, mem_root, mem_version)
-    changed = 0
-    for ev in todo:
-        if _enrich_one(ev, tree):
-            changed += 1
-    return changed
-
-
-def _enrich_one(ev, tree):
-    want = ev['memcg_limit_kb']
-    ev_list = ev['evidence']
-    task = ev.get('task_memcg')
-    if task and not ev.get('memcg'):
-        if not tree.exists(task):
-            ev_list.append('live cgroup tree: victim cgroup %s no longer exists' % task)
-            return False
-        cg = task
-        while True:
-            if tree.limit_kb(cg) == want:
-                ev['memcg'] = cg
-                if cg == task:
-                    ev['cause'] = 'cgroup_limit'
-                    ev_list.append('live cgroup tree: %s itself has limit %dkB' % (cg, want))
-                else:
-                    ev['cause'] = 'parent_cgroup_limit'
-                    ev_list.append('live cgroup tree: ancestor %s of %s has limit %dkB' % (cg, task, want))
-                ev['confidence'] = 'medium'
-                ev['extra']['enriched'] = True
-                return True
-            if cg == '/':
-                break
-            cg = os.path.dirname(cg.rstrip('/')) or '/'
-        ev_list.append('live cgroup tree: no cgroup on the path of %s has limit %dkB now' % (task, want))
-        return False
-    memcg = ev.get('memcg')
-    if memcg and not task:
-        if tree.exists(memcg) and tree.limit_kb(memcg) == want:
-            kids = tree.children(memcg)
-            if kids and not tree.procs(memcg):
-                ev['cause'] = 'parent_cgroup_limit'
-                ev['confidence'] = 'medium'
-                ev_list.append('live cgroup tree: %s has child cgroups (%s) and no processes of its own: '
-                               'the victim was in a descendant' % (memcg, ', '.join(kids[:5])))
-                ev['extra']['enriched'] = True
-                return True
-        return False
-    cands = [cg for cg, lim in tree.all_limits() if lim == want]
-    if not cands:
-        ev_list.append('live cgroup tree: no cgroup has limit %dkB now' % want)
-        return False
-    if len(cands) > 1:
-        ev_list.append('live cgroup tree: %d cgroups have limit %dkB (%s): cannot tell which was hit'
-                       % (len(cands), want, ', '.join(cands[:5])))
-        return False
-    cg = cands[0]
-    ev['memcg'] = cg
-    ev['extra']['enriched'] = True
-    kids = tree.children(cg)
-    if kids and not tree.procs(cg):
-        ev['cause'] = 'parent_cgroup_limit'
-        ev_list.append('live cgroup tree: only %s has limit %dkB; it has child cgroups (%s) and no '
-                       'processes of its own, so the victim was in a descendant'
-                       % (cg, want, ', '.join(kids[:5])))
-    else:
-        ev['cause'] = 'cgroup_limit'
-        ev_list.append('live cgroup tree: only %s has limit %dkB%s' % (
-            cg, want, '' if not kids else ' (it also has processes of its own: own limit assumed)'))
-    ev['confidence'] = 'medium'
-    return True
-
-
-__all__ = ['gather', 'host_config', 'cgroup_layout', 'enrich_events', 'load_state', 'save_state',
-           'SourceReader', 'is_strict_ancestor']
+__all__ = ['gather', 'load_state', 'save_state', 'SourceReader', 'is_strict_ancestor']

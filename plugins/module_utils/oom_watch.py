@@ -29,10 +29,10 @@ import re
 import tempfile
 import time
 
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_host import make_refiner
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import (
     STATE_VERSION as READER_STATE_VERSION,
     SourceReader,
-    make_refiner,
 )
 
 STATE_VERSION = 1

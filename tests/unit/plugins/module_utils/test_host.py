@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.oomkit.linux.plugins.module_utils import cgroups, host, host_info, oom_sources, systemd
+from ansible_collections.oomkit.linux.plugins.module_utils import cgroups, host, host_info, oom_host, oom_sources, systemd
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import parse_size
 
@@ -97,7 +97,20 @@ def test_no_other_mountinfo_parser_page_size_or_unlimited_threshold():
     # sizes.py holds the largest size the kernel stores (a bound, not the unlimited threshold)
     assert [o for o in offenders if o[0] != "sizes.py"] == []
     assert host_info._mounts(HostFS("/"))[0].__class__ is host.Mount
-    assert oom_sources.is_v1_unlimited is host.is_v1_unlimited
+    assert oom_host.is_v1_unlimited is host.is_v1_unlimited
+
+
+def test_oom_facts_reads_the_live_host_through_hostfs_only():
+    """The live host's side of oom_facts (configuration, the live cgroup tree) has no file access of its
+    own, and the log reader maps every path with HostFS."""
+    with open(oom_host.__file__) as handle:
+        code = handle.read()
+    for pattern in (r"\bopen\(", r"os\.walk", r"os\.listdir", r"os\.scandir", r"os\.path\.(isdir|exists|join)", r"^import os$"):
+        assert not re.search(pattern, code, re.MULTILINE), pattern
+    with open(oom_sources.__file__) as handle:
+        code = handle.read()
+    assert not re.search(r"os\.path\.join\(root", code) and "walk_cgroups" not in code
+    assert oom_sources._path("/srv/fixture", "/proc/vmstat") == HostFS("/srv/fixture").path("/proc/vmstat")
 
 
 def test_one_posture_collector_for_oom_facts_and_oom_host_info():
@@ -105,7 +118,7 @@ def test_one_posture_collector_for_oom_facts_and_oom_host_info():
     from ansible_collections.oomkit.linux.plugins.module_utils import sysctl
     from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import subprocess_runner
 
-    config = oom_sources.host_config("/")
+    config = oom_host.host_config("/")
     info = host_info.gather(HostFS("/"), subprocess_runner, {"sysctls": list(sysctl.POSTURE_SYSCTLS)})
     for name, entry in info["sysctls"].items():
         if entry["value"] is not None and name in sysctl.POSTURE_SYSCTLS:

@@ -14,7 +14,8 @@ import stat
 import pytest
 
 from ansible_collections.oomkit.linux.plugins.module_utils import oom_log, oom_sources
-from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather, host_config
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_host import host_config
+from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_logs')
 KILL = ('{ts} h kernel: [{up:12.6f}] Memory cgroup out of memory: Killed process {pid} (app) total-vm:1kB, '

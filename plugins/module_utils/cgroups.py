@@ -406,8 +406,8 @@ class Plan(object):
         self.exited = []
         self.removed = False
 
-    def add(self, key, before, after, apply, undo=None):
-        self.changes.append(LiveChange(key, before, after, apply, undo))
+    def add(self, key, before, after, apply, undo=None, **read_back):
+        self.changes.append(LiveChange(key, before, after, apply, undo, **read_back))
 
     def report_settings(self):
         result = {}
@@ -481,8 +481,8 @@ def _explain(err, knob, cg, fs, version, value):
     return err
 
 
-def _writer(fs, cg, knob, file_name, version, page, value, expected):
-    """apply(): write one value, read it back, fail when the kernel stored something else."""
+def _writer(fs, cg, knob, file_name, version, value):
+    """apply(): write one value (the transaction reads it back: _reader)."""
     text = _write_text(knob, version, value)
 
     def apply():
@@ -490,11 +490,16 @@ def _writer(fs, cg, knob, file_name, version, page, value, expected):
             fs.write_value(cg.file(file_name), text)
         except HostError as err:
             raise _explain(err, knob, cg, fs, version, value)
-        got = _read_current(fs, cg, knob, file_name, page, version)
-        if got != expected:
-            raise HostError("%s: wrote %s but the kernel reports %s" % (cg.file(file_name), text, _render(knob.kind, got)),
-                            path=cg.file(file_name))
     return apply
+
+
+def _read_back(fs, cg, knob, file_name, version, page, expected):
+    """The LiveChange read-back of one cgroup file: what the kernel stores now, in the plan's terms
+    (sizes in bytes, rounded to pages; None for max), must be ``expected``, or the run fails."""
+    def read_back():
+        return _read_current(fs, cg, knob, file_name, page, version)
+    return {"read_back": read_back, "expected": expected, "where": cg.file(file_name),
+            "render": lambda value: str(_render(knob.kind, value))}
 
 
 def _undoer(fs, cg, knob, file_name, version, value):
@@ -563,7 +568,8 @@ def _add_setting(fs, cg, plan, knob, file_name, before, value, expected, page, k
         return
     undo = _undoer(fs, cg, knob, file_name, version, before) if plan.has_values else None
     plan.add(key or knob.name, _render_text(knob.kind, before) if plan.has_values else "(no value yet)",
-             _render_text(knob.kind, expected), _writer(fs, cg, knob, file_name, version, page, value, expected), undo)
+             _render_text(knob.kind, expected), _writer(fs, cg, knob, file_name, version, value), undo,
+             **_read_back(fs, cg, knob, file_name, version, page, expected))
 
 
 def _plan_v2_max(fs, cg, plan, wanted, usable, current, page, force):
@@ -642,7 +648,8 @@ def _plan_v1_sizes(fs, cg, plan, wanted, usable, current, page, has_memsw):
             change = LiveChange(
                 "memsw (max + swap_max)",
                 _render_text(SIZE, cur_memsw) if plan.has_values else "(no value yet)", _render_text(SIZE, new_memsw),
-                _writer(fs, cg, memsw_knob, "memory.memsw.limit_in_bytes", V1, page, new_memsw, new_memsw), undo)
+                _writer(fs, cg, memsw_knob, "memory.memsw.limit_in_bytes", V1, new_memsw), undo,
+                **_read_back(fs, cg, memsw_knob, "memory.memsw.limit_in_bytes", V1, page, new_memsw))
             changes.append(("memsw", [change]))
     elif "max" in usable and has_memsw and plan.has_values and cur_memsw is not None and new_limit is not None and new_limit > cur_memsw:
         raise CgroupError(

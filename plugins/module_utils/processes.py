@@ -55,7 +55,7 @@ import re
 from ansible_collections.oomkit.linux.plugins.module_utils import systemctl
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, TrustError, explain_oserror, read_trusted
 from ansible_collections.oomkit.linux.plugins.module_utils.inputs import MAX_VALUE_BYTES, InputError, check_path, check_text
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, key_colon_value
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import VANISHED, LiveChange, key_colon_value
 
 OOM_SCORE_ADJ_MIN = -1000
 OOM_SCORE_ADJ_MAX = 1000
@@ -833,7 +833,14 @@ def _make_change(fs, proc):
             proc.status = "vanished"
         proc.applied = False
 
-    return LiveChange(key, proc.before, proc.after, apply, undo)
+    def read_back():
+        if not proc.applied:
+            return VANISHED  # exited before the write: nothing of ours to compare
+        current = _read_current(fs, proc)
+        return VANISHED if current is None else current[1]
+
+    return LiveChange(key, proc.before, proc.after, apply, undo, read_back=read_back, expected=proc.raw_after,
+                      where="/proc/%d/%s" % (proc.pid, interface))
 
 
 def plan_oom_score_adj(fs, processes, value):

@@ -26,6 +26,11 @@ capability) that is refused with EACCES or EPERM is not a failure: it lands in `
 the reason, and the module reports it. In check mode nothing is applied and the plan is the
 prediction. ``diffs()`` is the one diff shape of every setter: a labelled entry for the live
 values, then one entry per file.
+
+Every live write is read back the same way: a LiveChange with ``read_back`` is compared, right
+after its write, with what the kernel should store (``expected``). cgroup files and oom_score_adj
+(oomkit.linux.cgroup_memory, oom_score_adj, systemd_oom's live writes) fail the run on a difference;
+sysctls report it (``adjusted``: the kernel may keep another value on purpose).
 """
 
 from __future__ import annotations
@@ -37,15 +42,38 @@ from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostErr
 _REFUSED = (errno.EACCES, errno.EPERM)
 
 
-class LiveChange(object):
-    """One write on the live layer: ``apply()`` makes it, ``undo()`` (optional) reverts it."""
+# What a live change's read-back does when the kernel holds another value than the one expected:
+# fail the run (and roll back), or keep the value and report it (the kernel adjusted it on purpose).
+READ_BACK_FAIL = "fail"
+READ_BACK_REPORT = "report"
+# read_back() returns VANISHED when there is nothing left to compare (the process exited)
+VANISHED = object()
+_AS_PLANNED = object()
 
-    def __init__(self, key, before, after, apply, undo=None):
+
+class LiveChange(object):
+    """One write on the live layer: ``apply()`` makes it, ``undo()`` (optional) reverts it.
+
+    ``read_back()`` (optional) returns what the kernel holds after the write, compared with
+    ``expected`` (default ``after``; a cgroup rounds sizes to pages): the one read-back of every
+    setter. On a difference, ``on_mismatch`` decides: READ_BACK_FAIL fails the transaction (the
+    message names ``where``, default the key, and both values through ``render``),
+    READ_BACK_REPORT keeps the value and records it in ``Transaction.adjusted``. ``read_back()``
+    returns VANISHED when there is nothing left to compare (the process exited)."""
+
+    def __init__(self, key, before, after, apply, undo=None, read_back=None, expected=_AS_PLANNED,
+                 on_mismatch=READ_BACK_FAIL, render=str, where=None):
         self.key = key
         self.before = before
         self.after = after
         self.apply = apply
         self.undo = undo
+        self.read_back = read_back
+        self.expected = after if expected is _AS_PLANNED else expected
+        self.on_mismatch = on_mismatch
+        self.render = render
+        self.where = where or key
+        self.read_value = VANISHED   # what the read-back found (VANISHED: none made, or nothing to read)
 
 
 class Step(object):
@@ -237,6 +265,7 @@ class Transaction(object):
         self.steps = []
         self.applied = []        # live changes applied (kept for the callers that read it)
         self.refused = []        # (change, reason) of the live writes the kernel refused
+        self.adjusted = []       # (change, value read back) of writes the kernel kept otherwise (READ_BACK_REPORT)
         self._optional = set()   # ids of the live changes that may be refused
         self._history = []       # ("live" | "file" | "step", item) in the order applied
         self._done = {"live": 0, "file": 0, "step": 0}
@@ -284,6 +313,7 @@ class Transaction(object):
                 self._fail("%s: %s" % (change.key, err), change.key, err)
             self.applied.append(change)
             self._history.append(("live", change))
+            self._read_back(change)
         for managed_file in self.files[self._done["file"]:]:
             self._done["file"] += 1
             try:
@@ -299,6 +329,23 @@ class Transaction(object):
             except HostError as err:
                 self._fail("%s: %s" % (step.key, err), step.key, err)
             self._history.append(("step", step))
+
+    def _read_back(self, change):
+        if change.read_back is None:
+            return
+        try:
+            got = change.read_back()
+        except HostError as err:
+            self._fail("%s: cannot read back the value written: %s" % (change.key, err), change.key, err)
+        change.read_value = got
+        if got is VANISHED or got == change.expected:
+            return
+        if change.on_mismatch == READ_BACK_REPORT:
+            self.adjusted.append((change, got))
+            return
+        err = HostError("%s: wrote %s but the kernel reports %s" % (change.where, change.render(change.expected),
+                                                                   change.render(got)))
+        self._fail(str(err), change.key, err)
 
     def _fail(self, message, key, cause):
         rolled_back, rollback_errors = self.rollback()

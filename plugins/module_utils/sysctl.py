@@ -16,7 +16,8 @@ import re
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.inputs import (
     MAX_VALUE_BYTES, InputError, check_digits, check_path, check_text)
-from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import LiveChange, ManagedFile, Transaction, printable
+from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import (
+    READ_BACK_REPORT, VANISHED, LiveChange, ManagedFile, Transaction, printable)
 
 PROC_SYS = "/proc/sys"
 
@@ -507,7 +508,14 @@ class SysctlRun(object):
         def undo():
             self.fs.write_value(path, before)
 
-        self.transaction.add_live(LiveChange(name, before, after, apply, undo))
+        def read_back():
+            value = self._read_live(name)
+            return VANISHED if value is None else value
+
+        # the kernel may keep another value than the one written (khugepaged raises min_free_kbytes):
+        # reported, not a failure
+        self.transaction.add_live(LiveChange(name, before, after, apply, undo, read_back=read_back,
+                                             on_mismatch=READ_BACK_REPORT))
 
     @staticmethod
     def _explain_write(name, value, err):
@@ -559,8 +567,7 @@ class SysctlRun(object):
         if self.transaction.check_mode:
             return
         for change in self.transaction.live_changes:
-            actual = self._read_live(change.key)
-            self.results[change.key]["live_after"] = actual
-            if actual != change.after:
-                self.warnings.append("%s reads back as %s after writing %s: the kernel adjusted it (for example "
-                                     "khugepaged raises min_free_kbytes)" % (change.key, actual, change.after))
+            self.results[change.key]["live_after"] = None if change.read_value is VANISHED else change.read_value
+        for change, actual in self.transaction.adjusted:
+            self.warnings.append("%s reads back as %s after writing %s: the kernel adjusted it (for example "
+                                 "khugepaged raises min_free_kbytes)" % (change.key, actual, change.after))

@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.oomkit.linux.plugins.module_utils import processes
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS
 from ansible_collections.oomkit.linux.plugins.module_utils.reconcile import (
-    ApplyError, DirectoryFile, LiveChange, ManagedFile, Step, Transaction, key_colon_value, live_diff,
+    READ_BACK_REPORT, VANISHED, ApplyError, DirectoryFile, LiveChange, ManagedFile, Step, Transaction, key_colon_value,
+    live_diff,
 )
 
 
@@ -167,3 +168,82 @@ def test_one_diff_shape_for_every_setter():
     assert entry == {"before_header": "oom_score_adj", "after_header": "oom_score_adj",
                      "before": "pid 1 (x): 0\n", "after": "pid 1 (x): 5\n"}
     assert live_diff("live", [("vm.a", "0", "1")])["after"] == "vm.a = 1\n"
+
+
+# --- the one read-back of every setter ------------------------------------------------------------------
+
+class Clamping(object):
+    """A kernel file that keeps at most ``ceiling`` of what is written (as the kernel clamps or rounds)."""
+
+    def __init__(self, value, ceiling):
+        self.value = value
+        self.ceiling = ceiling
+
+    def change(self, after, **read_back):
+        before = self.value
+
+        def apply():
+            self.value = min(after, self.ceiling)
+
+        def undo():
+            self.value = before
+
+        return LiveChange("clamped", before, after, apply, undo, read_back=lambda: self.value, **read_back)
+
+
+def test_a_read_back_mismatch_fails_and_undoes_that_write_too():
+    first, clamped = Knob(1), Clamping(10, ceiling=50)
+    txn = Transaction()
+    txn.add_live(first.change(2))
+    txn.add_live(clamped.change(80, where="/sys/fs/cgroup/x/memory.max"))
+    with pytest.raises(ApplyError, match="/sys/fs/cgroup/x/memory.max: wrote 80 but the kernel reports 50") as info:
+        txn.commit()
+    # the write the kernel kept otherwise is undone with the others: the host is as it was
+    assert info.value.rolled_back == ["clamped", "knob"]
+    assert (first.value, clamped.value) == (1, 10)
+
+
+def test_a_read_back_may_report_instead_of_failing():
+    clamped = Clamping(10, ceiling=50)
+    txn = Transaction()
+    change = clamped.change(80, on_mismatch=READ_BACK_REPORT)
+    txn.add_live(change)
+    txn.add_live(Clamping(1, ceiling=9).change(5))
+    txn.commit()
+    assert txn.adjusted == [(change, 50)] and change.read_value == 50 and clamped.value == 50
+
+
+def test_a_read_back_compares_with_what_the_kernel_should_store():
+    # a cgroup rounds a size to pages: the plan expects the rounded value, not the one written
+    rounded = Clamping(0, ceiling=4096)
+    txn = Transaction()
+    txn.add_live(rounded.change(5000, expected=4096))
+    txn.commit()
+    assert txn.adjusted == [] and rounded.value == 4096
+
+
+def test_real_oom_score_adj_writes_are_read_back(sleeping_process):
+    fs = HostFS("/")
+    process, _marker = sleeping_process
+    selected = processes.select_processes(fs, processes.ProcessSelector(pids=[process.pid]))
+    txn = Transaction()
+    changes = processes.plan_oom_score_adj(fs, selected, 321)
+    for change in changes:
+        txn.add_live(change, may_be_refused=True)
+    txn.commit()
+    assert [c.read_value for c in changes] == [321]
+    txn.rollback()
+
+
+def test_a_process_that_exits_before_its_write_has_nothing_to_read_back(sleeping_process):
+    fs = HostFS("/")
+    process, _marker = sleeping_process
+    selected = processes.select_processes(fs, processes.ProcessSelector(pids=[process.pid]))
+    changes = processes.plan_oom_score_adj(fs, selected, 400)
+    process.kill()
+    process.wait()
+    txn = Transaction()
+    for change in changes:
+        txn.add_live(change)
+    txn.commit()
+    assert [c.read_value for c in changes] == [VANISHED] and selected[0].status == "vanished"

@@ -730,6 +730,15 @@ _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Nod
 MAX_TASK_ROWS = 20000
 
 
+def _is_terminal(msg):
+    """Nothing killable, or a panic on OOM: mm/oom_kill.c "Out of memory and no killable processes...",
+    panic("System is deadlocked on memory"), panic("Out of memory: %s panic_on_oom is enabled") (3.10+),
+    panic("out of memory. panic_on_oom is selected") (2.6.32, lower case), openEuler's Ascend
+    panic("Out of memory, panic by sysctl_enable_oom_killer")."""
+    return msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
+        'not syncing: out of memory' in msg or 'deadlocked on memory' in msg
+
+
 def _interesting(line):
     """Can this raw line be part of an OOM report?  (Call-trace lines are not needed.)"""
     return ((b'oom' in line or b'ill' in line or b': usage' in line or b'Memory cgroup' in line or
@@ -1233,8 +1242,7 @@ class OomParser(object):
                     ev['memcg'] = m.group('memcg')
                     _mark(ev, lineno)
                     return True
-            if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
-                    'deadlocked on memory' in msg:
+            if _is_terminal(msg):
                 ev = self._current(key, lineno, w, need_no_victim=True)
                 self._terminal(ev, msg)
                 _mark(ev, lineno)
@@ -1312,8 +1320,7 @@ class OomParser(object):
                 ev['cpuset'] = m.group('cpuset')
                 ev['mems_allowed'] = m.group('mems')
                 return True
-        if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
-                'deadlocked on memory' in msg:
+        if _is_terminal(msg):
             self._terminal(ev, msg)
             _mark(ev, lineno)
             return True

@@ -174,6 +174,12 @@ ORPHANS = [
     ('[1.0] Kernel panic - not syncing: System is deadlocked on memory', {'panic': True, 'cause': 'system_memory'}),
     ('[1.0] Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled',
      {'panic': True, 'cause': 'system_memory'}),
+    # 2.6.32 mm/oom_kill.c out_of_memory(): panic_on_oom, lower case
+    ('[1.0] Kernel panic - not syncing: out of memory. panic_on_oom is selected',
+     {'panic': True, 'cause': 'system_memory'}),
+    # openEuler 4.19 mm/oom_kill.c (CONFIG_ASCEND_OOM, vm.enable_oom_killer=2)
+    ('[1.0] Kernel panic - not syncing: Out of memory, panic by sysctl_enable_oom_killer',
+     {'panic': True, 'cause': 'system_memory'}),
     ('[1.0] Tasks in /k8s/pod are going to be killed due to memory.oom.group set', {'oom_group': True}),
     ('[1.0] oom_reaper: reaped process 11 (z), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB',
      {'killed_pid': 11, 'reaped': True, 'cause': 'unknown'}),

@@ -30,6 +30,8 @@ def kills_of(name):
     """The kills a file shows: those of the capture that made it (a file made by a later run of the
     capture tool, such as the --no-hostname renders, has its own list in its manifest entry)."""
     return MANIFEST['files'][name].get('kills', KILLS)
+
+
 # renderers that print the rest of a record holding a newline with nothing that marks it as the
 # rest (no stamp, no alignment): the invoker's name keeps only its last line there
 INVOKER_SPLIT = ('dmesg-time-format-notime.log', 'journalctl-k-cat.log', 'journalctl-k-export.log.gz')

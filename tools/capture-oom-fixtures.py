@@ -227,6 +227,10 @@ log {{ source(s_kernel); destination(d_file); }};
                      'short-unix', 'with-unit', 'verbose', 'cat', 'json', 'json-pretty', 'export'):
             ext = 'json' if mode.startswith('json') else 'log'
             run('journalctl-k-%s.%s' % (mode, ext), jc + ['-k', '-o', mode], cut_markers=False)
+        # the short modes again without the host name field (--no-hostname, systemd 242+)
+        for mode in ('short', 'short-full', 'short-iso', 'short-iso-precise', 'short-precise', 'short-monotonic',
+                     'short-unix'):
+            run('journalctl-k-%s-no-hostname.log' % mode, jc + ['-k', '-o', mode, '--no-hostname'], cut_markers=False)
         run('journalctl-all-json.json', jc + ['-o', 'json'], cut_markers=False)
         run('journalctl-all-short.log', jc + ['-o', 'short'], cut_markers=False)
         run('dmesg.log', ['dmesg'])

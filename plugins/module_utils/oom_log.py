@@ -175,6 +175,9 @@ _RE_BSD_FULL = re.compile(r'([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(
                           r'(\S+) ([^\s\[\]:]+)(?:\[([^\]]*)\])?: ?(?:\[\s*(\d+\.\d+)\]\s?(?:\[\s*[TC]\d+\]\s?)?)?')
 _RE_HOSTPROG = re.compile(r'(\S+) ([^\s\[\]:]+)(?:\[([^\]]*)\])?: ?')
 _RE_PROG = re.compile(r'([^\s\[\]:|]+)(?:\[([^\]]*)\])?: ?')
+# journalctl -o short* --no-hostname: the program right after the time, "kernel: msg" ("prog[pid]: ");
+# a host name never ends in a colon, so "host prog: msg" does not match
+_RE_PROG_NOHOST = re.compile(r'([^\s\[\]:|]+)(?:\[([^\]]*)\])?:(?: |$)')
 _RE_PIPE = re.compile(r'(emerg|alert|crit|err|error|warning|warn|notice|info|debug|panic)\|([^|\[]*)(?:\[([^\]|]*)\])?\|')
 _RE_PIPE_NOPROG = re.compile(r'(emerg|alert|crit|err|error|warning|warn|notice|info|debug|panic)\|')
 _RE_DMESG_X = re.compile(r'(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*:'
@@ -410,6 +413,16 @@ def _after_program(rest, host, epoch, fmt):
                    epoch=epoch, fmt=fmt)
 
 
+def _no_host(rest, epoch, fmt):
+    """A ``Wrapped`` when ``rest`` is ``prog[pid]: msg`` without a host name before it, else None."""
+    m = _RE_PROG_NOHOST.match(rest)
+    if m is None:
+        return None
+    prog = m.group(1)
+    uptime, msg = _strip_uptime(rest[m.end():])
+    return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, uptime=uptime, epoch=epoch, fmt=fmt)
+
+
 def unwrap_line(line, ref_epoch=None):
     """Strip the log wrapper from one line (str).  Returns a :class:`Wrapped`, never raises."""
     try:
@@ -461,6 +474,9 @@ def _unwrap(line, ref_epoch):
         m = _RE_UNIX.match(s)
         if m:
             rest = s[m.end():]
+            w = _no_host(rest, float(m.group(1)), 'journal-short-unix')
+            if w is not None:
+                return w
             hm = _RE_HOSTPROG.match(rest)
             if hm:
                 prog = hm.group(2)
@@ -478,6 +494,9 @@ def _unwrap(line, ref_epoch):
                 uptime, msg = _strip_uptime(rest.lstrip())
                 return Wrapped(msg, uptime=uptime, epoch=epoch, fmt='dmesg-iso')
             rest = rest.lstrip()
+            w = _no_host(rest, epoch, 'rfc3339')
+            if w is not None:
+                return w
             hm = _RE_HOSTPROG.match(rest)
             if hm:
                 prog = hm.group(2)
@@ -509,6 +528,9 @@ def _unwrap(line, ref_epoch):
             epoch = _lazy(_epoch_from_parts, int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
                           int(m.group(5)), int(m.group(6)), m.group(7), tz)
             rest = s[m.end():]
+            w = _no_host(rest, epoch, 'journal-short-full')
+            if w is not None:
+                return w
             hm = _RE_HOSTPROG.match(rest)
             if hm:
                 prog = hm.group(2)
@@ -516,6 +538,11 @@ def _unwrap(line, ref_epoch):
                 return Wrapped(msg, program=KERNEL if prog == 'kernel' else prog, host=hm.group(1), uptime=uptime,
                                epoch=epoch, fmt='journal-short-full')
     if c.isupper():
+        m = _RE_BSD.match(s)
+        if m and m.group(1) in _BSD_MONTHS:
+            w = _no_host(s[m.end():], _lazy(_bsd_epoch, m, ref_epoch), 'syslog')
+            if w is not None:
+                return w
         m = _RE_BSD_FULL.match(s)
         if m and m.group(1) in _BSD_MONTHS:
             prog = m.group(9)
@@ -546,6 +573,9 @@ def _unwrap(line, ref_epoch):
             hm = _RE_HOSTPROG.match(rest)
             if hm and hm.group(2) == 'kernel' and not hm.group(3):
                 return Wrapped(rest[hm.end():], host=hm.group(1), uptime=float(m.group(1)), fmt='journal-short')
+            if rest.startswith('kernel: '):
+                # journalctl -o short-monotonic --no-hostname
+                return Wrapped(rest[8:], uptime=float(m.group(1)), fmt='journal-short')
             return Wrapped(rest, uptime=float(m.group(1)), fmt='dmesg')
         m = _RE_DMESG_T.match(s)
         if m:
@@ -698,6 +728,15 @@ MAX_DEFERRED_REGION = 64 * 1024
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
                     b'on memory', b'cpuset=', b'"MESSAGE":[', b'"MESSAGE": [')
 MAX_TASK_ROWS = 20000
+
+
+def _is_terminal(msg):
+    """Nothing killable, or a panic on OOM: mm/oom_kill.c "Out of memory and no killable processes...",
+    panic("System is deadlocked on memory"), panic("Out of memory: %s panic_on_oom is enabled") (3.10+),
+    panic("out of memory. panic_on_oom is selected") (2.6.32, lower case), openEuler's Ascend
+    panic("Out of memory, panic by sysctl_enable_oom_killer")."""
+    return msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
+        'not syncing: out of memory' in msg or 'deadlocked on memory' in msg
 
 
 def _interesting(line):
@@ -1203,8 +1242,7 @@ class OomParser(object):
                     ev['memcg'] = m.group('memcg')
                     _mark(ev, lineno)
                     return True
-            if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
-                    'deadlocked on memory' in msg:
+            if _is_terminal(msg):
                 ev = self._current(key, lineno, w, need_no_victim=True)
                 self._terminal(ev, msg)
                 _mark(ev, lineno)
@@ -1282,8 +1320,7 @@ class OomParser(object):
                 ev['cpuset'] = m.group('cpuset')
                 ev['mems_allowed'] = m.group('mems')
                 return True
-        if msg.startswith('Out of memory and no killable') or 'not syncing: Out of memory' in msg or \
-                'deadlocked on memory' in msg:
+        if _is_terminal(msg):
             self._terminal(ev, msg)
             _mark(ev, lineno)
             return True

@@ -78,8 +78,9 @@ def test_group_kill(name):
     assert len([e for e in evs if e['cause'] == 'cgroup_limit']) == 3
 
 
-@pytest.mark.xfail(strict=True, reason='issue 14: journalctl -o short-precise --no-hostname lines ("Dec 02 '
-                   '09:47:02.123456 kernel: ...") lose the oom-kill: line and the memcg paths')
 def test_journal_short_precise_without_hostname():
+    # journalctl -k -b -o short-precise --no-hostname: "Dec 02 09:55:41.965232 kernel: msg"
     evs, dummy = events('journalctl-k-short-precise.txt')
     assert kills(evs) == KILLS
+    assert all(e['host'] is None and e['time'] and e['time'].startswith('20') for e in evs)
+    assert all(e['uptime'] is None for e in evs)

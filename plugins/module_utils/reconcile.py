@@ -343,8 +343,8 @@ class Transaction(object):
         if change.on_mismatch == READ_BACK_REPORT:
             self.adjusted.append((change, got))
             return
-        err = HostError("%s: wrote %s but the kernel reports %s" % (change.where, change.render(change.expected),
-                                                                   change.render(got)))
+        wrote, found = change.render(change.expected), change.render(got)
+        err = HostError("%s: wrote %s but the kernel reports %s" % (change.where, wrote, found))
         self._fail(str(err), change.key, err)
 
     def _fail(self, message, key, cause):

@@ -33,6 +33,7 @@ import time
 #   apt-get download syslog-ng-core libivykis0 libpcre3 && for d in *.deb; do dpkg -x "$d" root; done
 # and point SYSLOG_NG at that root ("" or unset: an installed syslog-ng, else none)
 SYSLOG_NG = os.environ.get('SYSLOG_NG', '')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCALES = ('zh_CN', 'ja_JP', 'de_DE', 'ru_RU', 'fr_FR')
 CG = '/sys/fs/cgroup/memory/oomkit-capture'
 LIMIT = 48 * 1024 * 1024
@@ -181,25 +182,13 @@ log {{ source(s_kernel); destination(d_file); }};
         logger = ['logger', '-u', '/run/systemd/journal/dev-log']
         sh(logger + ['-t', 'kernel', 'Out of memory: Killed process 1 (systemd) total-vm:1000kB, anon-rss:100kB, '
                      'file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0'])
-        sh(logger + ['-t', 'systemd-oomd', 'Killed /user.slice/user-1000.slice/user@1000.service/app.slice/'
-                     'leaky.service due to memory pressure for /user.slice/user-1000.slice/user@1000.service '
-                     'being 63.64% > 50.00% for > 20s with reclaim activity'])
-        sh(logger + ['-t', 'systemd-oomd', 'Killed /system.slice/batch.service due to swap used (2000000) / total '
-                     '(2097148) being more than 90.00%'])
-        sh(logger + ['-t', 'earlyoom', 'low memory! at or below SIGTERM limits: mem 10.00%, swap  5.00%'])
-        sh(logger + ['-t', 'earlyoom', 'sending SIGTERM to process 4242 uid 1000 "leaky (x)": badness 912, '
-                     'VmRSS 3021 MiB'])
-        for line in ('Memory status that requires corrective actions:',
-                     '  MemAvailable [95.3 MiB, 2.4 %] <= soft_threshold_min_mem [393.3 MiB, 10.0 %]',
-                     '  SwapFree [0.0 MiB, 0.0 %] <= soft_threshold_min_swap [0.0 MiB, 0 %]',
-                     'Victim status (found in 5ms):',
-                     '  PID:       5151, name: stress, state: R (running), EUID: 1000, SID: 5100 (bash), lifetime: 31.2s',
-                     '  badness:   957, oom_score:  957, oom_score_adj:  0',
-                     '  cgroup_v1: ',
-                     '  cgroup_v2: /user.slice/user-1000.slice/session-3.scope',
-                     'Implementing a corrective action:',
-                     '  Sending SIGTERM to the victim',
-                     'OK; total response time: 12ms'):
+        with open(os.path.join(REPO, 'tests', 'unit', 'fixtures', 'userspace_killers.json')) as handle:
+            killers = json.load(handle)
+        for message in (killers['systemd-oomd']['pressure'], killers['systemd-oomd']['swap']):
+            sh(logger + ['-t', 'systemd-oomd', message])
+        for message in (killers['earlyoom']['low'], killers['earlyoom']['kill']):
+            sh(logger + ['-t', 'earlyoom', message])
+        for line in killers['nohang']['kill']:
             sh(logger + ['-t', 'nohang', '--', line])
         time.sleep(1)
         kmsg_marker(end.decode())

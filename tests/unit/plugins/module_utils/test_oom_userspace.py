@@ -7,6 +7,7 @@ the projects' sources: systemd src/oom/oomd-manager.c, earlyoom kill.c, nohang s
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pytest
@@ -19,23 +20,15 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     scan_file,
 )
 
-OOMD_PRESSURE = ('Killed /user.slice/user-1000.slice/user@1000.service/app.slice/leaky.service due to memory pressure '
-                 'for /user.slice/user-1000.slice/user@1000.service being 63.64% > 50.00% for > 20s with reclaim '
-                 'activity')
-OOMD_SWAP = 'Killed /system.slice/batch.service due to swap used (2000000) / total (2097148) being more than 90.00%'
-EARLY_LOW = 'low memory! at or below SIGTERM limits: mem 10.00%, swap  5.00%'
-EARLY = 'sending SIGTERM to process 4242 uid 1000 "leaky (x)": badness 912, VmRSS 3021 MiB'
-NOHANG = ['Memory status that requires corrective actions:',
-          '  MemAvailable [95.3 MiB, 2.4 %] <= soft_threshold_min_mem [393.3 MiB, 10.0 %]',
-          '  SwapFree [0.0 MiB, 0.0 %] <= soft_threshold_min_swap [0.0 MiB, 0 %]',
-          'Victim status (found in 5ms):',
-          '  PID:       5151, name: stress, state: R (running), EUID: 1000, SID: 5100 (bash), lifetime: 31.2s',
-          '  badness:   957, oom_score:  957, oom_score_adj:  0',
-          '  cgroup_v1: ',
-          '  cgroup_v2: /user.slice/user-1000.slice/session-3.scope',
-          'Implementing a corrective action:',
-          '  Sending SIGTERM to the victim',
-          'OK; total response time: 12ms']
+# the one copy of the killers' messages (also logged through the real journal by
+# tools/capture-oom-fixtures.py)
+with open(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'userspace_killers.json')) as _handle:
+    KILLERS = json.load(_handle)
+OOMD_PRESSURE = KILLERS['systemd-oomd']['pressure']
+OOMD_SWAP = KILLERS['systemd-oomd']['swap']
+EARLY_LOW = KILLERS['earlyoom']['low']
+EARLY = KILLERS['earlyoom']['kill']
+NOHANG = KILLERS['nohang']['kill']
 
 
 def syslog(prog, msg, pid=77):

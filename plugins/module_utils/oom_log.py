@@ -1858,10 +1858,22 @@ def _hits(buf, lo, stop, ulo):
         i = m.start()
         # "invoked oom-killer:" (and "invoked oom:" in some excerpts) starts a report
         add((i - 8, 'S') if i >= 8 and buf[i - 8:i] == b'invoked ' else (i, 'O'))
+    # (two bytes.find of the literals "killed as a result of limit" and "killable proc" measured
+    # slower than this one regex: 0.53 against 0.44 s per GiB)
     for m in _RE_SCAN_KILL.finditer(buf, lo, stop):
         add((m.start(), 'O'))
-    for m in _RE_SCAN_U.finditer(buf, ulo, stop):
-        add((m.start(), 'U'))
+    # userspace "SIG...": the byte "G" found with memchr (bytes.find of one byte), the rest matched
+    # where it is; 0.35 against 0.52 s per GiB for the regex's own prefix search
+    match_u = _RE_SCAN_U.match
+    i = find(b'G', ulo + 2, stop)
+    while i >= 0:
+        if buf[i - 2:i] == b'SI':
+            m = match_u(buf, i - 2, stop)
+            if m is not None:
+                add((i - 2, 'U'))
+                i = find(b'G', m.end(), stop)
+                continue
+        i = find(b'G', i + 1, stop)
     hits.sort()
     return hits
 

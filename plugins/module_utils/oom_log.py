@@ -1867,7 +1867,7 @@ def _hits(buf, lo, stop, ulo):
     match_u = _RE_SCAN_U.match
     i = find(b'G', ulo + 2, stop)
     while i >= 0:
-        if buf[i - 2:i] == b'SI':
+        if buf[i - 1] == 73 and buf[i - 2] == 83:  # b'SI' before the 'G' (no slice object per hit)
             m = match_u(buf, i - 2, stop)
             if m is not None:
                 add((i - 2, 'U'))

@@ -30,6 +30,7 @@ import os
 import pickle
 import re
 import tempfile
+import zlib
 import time
 
 __all__ = [
@@ -2142,6 +2143,195 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
     return total, range_lines, consumed_end
 
 
+_PAGE = 4096
+_DROP_FLUSH = 8 * 1024 * 1024
+
+
+class CacheReader(object):
+    """``readinto()`` over [start, end) of an open file that leaves the page cache as it found it.
+
+    Each block is first read with ``preadv(RWF_NOWAIT)``, which copies only what the page cache
+    already holds; the rest is read normally and, once copied, dropped again with
+    ``posix_fadvise(DONTNEED)`` (in runs of up to 8 MiB).  Read-ahead is turned off for this
+    open file (``POSIX_FADV_RANDOM``) so that no page beyond the block is brought in unseen.
+    What was cached before the run stays cached; what the run brought in leaves with it.
+    ``drop=False``, or a kernel or file system without ``RWF_NOWAIT``: plain reads.
+    ``dropped``: bytes handed back to the page cache.
+    """
+
+    def __init__(self, fd, start=0, end=None, drop=True):
+        self.fd = fd
+        self.pos = start
+        self.end = end
+        self.dropped = 0
+        self.cached = 0
+        self._pending = None
+        self._dropped_to = None
+        self.drop = bool(drop) and hasattr(os, 'preadv') and hasattr(os, 'RWF_NOWAIT') and \
+            hasattr(os, 'posix_fadvise')
+        if self.drop:
+            try:
+                os.posix_fadvise(fd, start, 0 if end is None else end - start, os.POSIX_FADV_RANDOM)
+            except OSError:
+                self.drop = False
+
+    def readinto(self, b):
+        view = b if isinstance(b, memoryview) else memoryview(b)
+        want = len(view) if self.end is None else min(len(view), self.end - self.pos)
+        if want <= 0:
+            self.flush(True)
+            return 0
+        view = view[:want]
+        got = 0
+        if self.drop:
+            try:
+                got = os.preadv(self.fd, [view], self.pos, os.RWF_NOWAIT)
+            except BlockingIOError:
+                got = 0
+            except OSError:
+                # no RWF_NOWAIT here (EOPNOTSUPP, EINVAL): plain reads, nothing dropped
+                self._stop_dropping()
+            self.cached += got
+            if got and self._pending is not None and self._pending[1] == self.pos:
+                # the rest of the page the previous read from disk ended in: brought in by it
+                self._pending[1] = min(self.pos + got, (self.pos + _PAGE - 1) // _PAGE * _PAGE)
+        n = got
+        if got < want:
+            more = os.preadv(self.fd, [view[got:]], self.pos + got)
+            if more and self.drop:
+                lo = self.pos + got
+                if self._pending is not None and self._pending[1] == lo:
+                    self._pending[1] = lo + more
+                else:
+                    self.flush()
+                    self._pending = [lo, lo + more]
+                if self._pending[1] - self._pending[0] >= _DROP_FLUSH:
+                    self.flush()
+            n += more
+        elif self._pending is not None and self._pending[1] < self.pos + got:
+            self.flush()
+        self.pos += n
+        if not n:
+            self.flush(True)
+        return n
+
+    def flush(self, at_end=False):
+        """Drop the pending run of pages this reader brought in (whole pages only)."""
+        pend = self._pending
+        self._pending = None
+        if pend is None or not self.drop:
+            return
+        # whole pages: the one cut by the start goes too when the run before ended there (it was
+        # read by this reader); the one cut by the end waits for the next run, or the end
+        lo = pend[0] // _PAGE * _PAGE if pend[0] == self._dropped_to else (pend[0] + _PAGE - 1) // _PAGE * _PAGE
+        hi = (pend[1] + _PAGE - 1) // _PAGE * _PAGE if at_end else pend[1] // _PAGE * _PAGE
+        self._dropped_to = pend[1]
+        if hi <= lo:
+            return
+        try:
+            os.posix_fadvise(self.fd, lo, hi - lo, os.POSIX_FADV_DONTNEED)
+            self.dropped += hi - lo
+        except OSError:
+            pass
+
+    def _stop_dropping(self):
+        self.flush()
+        self.drop = False
+        try:
+            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_NORMAL)
+        except OSError:
+            pass
+
+    def close(self):
+        self.flush(True)
+
+
+_GZ_OUT_MAX = 4 * 1024 * 1024
+
+
+class GzipReader(object):
+    """``readinto()`` of the data of a gzip file, every member in turn, inflated with
+    ``zlib.decompressobj`` from blocks of the compressed file (``raw``: anything with ``readinto``,
+    a :class:`CacheReader` to leave the page cache alone).  No per-call copies beyond zlib's own
+    output: what one block inflates to is handed out through a memoryview.  A file that is not
+    gzip raises ``OSError`` (no errno); one that ends inside a member raises ``EOFError``."""
+
+    def __init__(self, raw, block=256 * 1024):
+        self.raw = raw
+        self.inbuf = bytearray(block)
+        self.inview = memoryview(self.inbuf)
+        self.d = None
+        self.held = b''
+        self.out = memoryview(b'')
+        self.raw_eof = False
+
+    def _more(self):
+        """Inflate the next piece into ``self.out``; False at the end of the data."""
+        while True:
+            d = self.d
+            if d is not None:
+                if d.unconsumed_tail:
+                    out = d.decompress(d.unconsumed_tail, _GZ_OUT_MAX)
+                    if out:
+                        self.out = memoryview(out)
+                        return True
+                    continue
+                if d.eof:
+                    # the next member (or the end): what came after this one
+                    self.held = d.unused_data
+                    self.d = d = None
+            if not self.held:
+                if self.raw_eof:
+                    if d is not None:
+                        raise EOFError('the compressed file ends inside a member')
+                    return False
+                n = self.raw.readinto(self.inview)
+                if not n:
+                    self.raw_eof = True
+                    continue
+                self.held = bytes(self.inview[:n])
+            if d is None:
+                if len(self.held) < 2 and not self.raw_eof:
+                    n = self.raw.readinto(self.inview)
+                    if not n:
+                        self.raw_eof = True
+                    self.held += bytes(self.inview[:n])
+                    continue
+                if not self.held.strip(b'\0'):
+                    self.held = b''  # zero padding after the last member
+                    continue
+                if self.held[:2] != b'\x1f\x8b':
+                    raise OSError('not a gzip member')
+                self.d = d = zlib.decompressobj(31)
+            data, self.held = self.held, b''
+            out = d.decompress(data, _GZ_OUT_MAX)
+            if out:
+                self.out = memoryview(out)
+                return True
+
+    def readinto(self, b):
+        view = b if isinstance(b, memoryview) else memoryview(b)
+        want = len(view)
+        done = 0
+        while done < want:
+            if not len(self.out) and not self._more():
+                break
+            k = min(len(self.out), want - done)
+            view[done:done + k] = self.out[:k]
+            self.out = self.out[k:]
+            done += k
+        return done
+
+    def skip(self, n):
+        """Read and forget ``n`` bytes of data (an incremental run's start in a compressed file)."""
+        scratch = bytearray(min(n, 1 << 20) or 1)
+        while n > 0:
+            got = self.readinto(memoryview(scratch)[:min(n, len(scratch))])
+            if not got:
+                break
+            n -= got
+
+
 def _split_points(path, start, size, workers):
     """Range bounds for ``workers`` processes: at line starts, preferably at the start of a report
     (searched in the MiB before each even split)."""
@@ -2167,7 +2357,7 @@ def _split_points(path, start, size, workers):
 
 
 def _parallel_scan(path, start, size, parser_factory, start_line, block_size, spools, emit, thorough=False,
-                   keep_regions=None, carried=None, emit_userspace=None):
+                   keep_regions=None, carried=None, emit_userspace=None, drop_cache=True):
     """Scan [start, start+size) in ``len(spools) + 1`` ranges: the first in this process, the
     others in forked children, one per spool (an open temporary file).  Every finished event goes to ``emit`` in file order, with absolute line
     numbers, as a sequential scan would give them.
@@ -2189,7 +2379,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
             try:
                 os.close(rfd)
                 res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                                  thorough, keep_regions, spool=spool)
+                                  thorough, keep_regions, spool=spool, drop_cache=drop_cache)
                 spool.flush()
                 with os.fdopen(wfd, 'wb') as w:
                     w.write(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
@@ -2209,7 +2399,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
     try:
         nbytes, nlines, prev_end, stats, dummy, dummy_regions = _scan_range(
             path, bounds[0], bounds[1], parser_factory, block_size, workers == 1, thorough, keep_regions,
-            carried=carried, emit=first_range_emit)
+            carried=carried, emit=first_range_emit, drop_cache=drop_cache)
     finally:
         results = [_child_result(pid, rfd) for _k, pid, rfd, _spool in children]
     total_bytes = nbytes
@@ -2221,7 +2411,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
             spool.seek(0)
             spool.truncate()
             res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                              thorough, keep_regions, spool=spool)
+                              thorough, keep_regions, spool=spool, drop_cache=drop_cache)
         nbytes, nlines, consumed_end, st, open_at_end, regions = res
         spool.seek(0)
         for ev, finished in _spooled(spool, open_at_end):
@@ -2277,7 +2467,7 @@ def _spooled(spool, open_at_end):
 
 
 def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, keep_regions=None,
-                carried=None, emit=None, spool=None):
+                carried=None, emit=None, spool=None, drop_cache=True):
     """Scan [start, end) of a file in this process, line numbers counted from the range start.
 
     Finished events go to ``emit``, or are pickled into ``spool`` in the order found; in a spool,
@@ -2310,10 +2500,13 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
             ev['_carried'] = True
         parser.adopt(carried)
     with open(path, 'rb', buffering=0) as f:
-        f.seek(start)
-        nbytes, nlines, consumed_end = scan_stream(f, parser, 0, size_limit=None if is_last else end - start,
-                                                   block_size=block_size, stats=stats, offset=start,
-                                                   thorough=thorough)
+        reader = CacheReader(f.fileno(), start, drop=drop_cache)
+        try:
+            nbytes, nlines, consumed_end = scan_stream(reader, parser, 0, size_limit=None if is_last else end - start,
+                                                       block_size=block_size, stats=stats, offset=start,
+                                                       thorough=thorough)
+        finally:
+            reader.close()
     still_open = parser.hand_over(0) if is_last else []
     parser.close()
     regions = keeper.regions() if keeper is not None else {}
@@ -2321,23 +2514,28 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
-              parser_factory=None, stats=None, thorough=None, keep_regions=None):
+              parser_factory=None, stats=None, thorough=None, keep_regions=None, drop_cache=True):
     """Scan a plain or gzip file from ``start_offset``.  Returns (bytes_read, lines, end_offset).
 
     With ``workers`` > 1 and a large uncompressed file, ranges are scanned in forked children
     (``parser_factory(emit, stats)`` builds their parsers); their events go to ``parser.emit``.
     ``keep_regions`` (see :meth:`EventCollector.region_keeper`) keeps the workers' memory small.
+    ``drop_cache``: hand back to the page cache what the scan brought in (see :class:`CacheReader`).
     The caller closes ``parser``.
     """
     if path.endswith('.gz'):
-        import gzip  # pylint: disable=import-outside-toplevel
         if thorough is None:
             thorough = os.path.getsize(path) * 8 < FAST_MIN_BYTES
-        with gzip.open(path, 'rb') as g:
-            if start_offset:
-                _skip(g, start_offset)
-            nbytes, nlines, _end = scan_stream(g, parser, start_line, block_size=block_size, stats=stats,
-                                               offset=start_offset, thorough=thorough)
+        with open(path, 'rb', buffering=0) as f:
+            raw = CacheReader(f.fileno(), 0, drop=drop_cache)
+            try:
+                g = GzipReader(raw)
+                if start_offset:
+                    g.skip(start_offset)
+                nbytes, nlines, _end = scan_stream(g, parser, start_line, block_size=block_size, stats=stats,
+                                                   offset=start_offset, thorough=thorough)
+            finally:
+                raw.close()
         return nbytes, nlines, start_offset + nbytes
     size = os.path.getsize(path)
     todo = size - start_offset
@@ -2359,7 +2557,7 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
             # open at the end of the last range go back to this parser
             nbytes, nlines, st, still_open = _parallel_scan(
                 path, start_offset, todo, parser_factory, start_line, block_size, spools, parser.emit, thorough,
-                keep_regions, parser.hand_over(0), parser.emit_userspace)
+                keep_regions, parser.hand_over(0), parser.emit_userspace, drop_cache)
         finally:
             for spool in spools:
                 spool.close()
@@ -2369,10 +2567,12 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
             stats['errors'] = stats.get('errors', 0) + st['errors']
         return nbytes, nlines, start_offset + nbytes
     with open(path, 'rb', buffering=0) as f:
-        if start_offset:
-            f.seek(start_offset)
-        nbytes, nlines, _end = scan_stream(f, parser, start_line, block_size=block_size, stats=stats,
-                                           offset=start_offset, thorough=thorough)
+        reader = CacheReader(f.fileno(), start_offset, drop=drop_cache)
+        try:
+            nbytes, nlines, _end = scan_stream(reader, parser, start_line, block_size=block_size, stats=stats,
+                                               offset=start_offset, thorough=thorough)
+        finally:
+            reader.close()
     return nbytes, nlines, start_offset + nbytes
 
 

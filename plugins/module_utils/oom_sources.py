@@ -27,13 +27,16 @@ import stat as stat_mod
 import subprocess
 import tempfile
 import time
+import zlib
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS, check_directory_trust, read_trusted
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
     USERSPACE_KILLERS,
+    CacheReader,
     EventCollector,
+    GzipReader,
     OomParser,
     unwrap_line,
     is_strict_ancestor,
@@ -97,6 +100,115 @@ def auto_workers(root='/'):
     if busy is None:
         return 1
     return 2 if (os.cpu_count() or cpus) - busy >= 2 else 1
+
+
+# ioprio_set / ioprio_get system call numbers (no libc wrapper exists), by machine
+_IOPRIO_SYSCALLS = {
+    'x86_64': (251, 252), 'amd64': (251, 252), 'i386': (289, 290), 'i686': (289, 290),
+    'aarch64': (30, 31), 'arm64': (30, 31), 'riscv64': (30, 31), 'loongarch64': (30, 31),
+    'armv7l': (314, 315), 'armv6l': (314, 315), 'ppc64le': (273, 274), 'ppc64': (273, 274),
+    's390x': (282, 283),
+}
+IOPRIO_WHO_PROCESS = 1
+IOPRIO_CLASS_SHIFT = 13
+IOPRIO_CLASS_IDLE = 3
+LOW_NICE = 19
+PRIORITIES = ('low', 'normal')
+
+
+def _ioprio_calls():
+    """(set, get) callables of the ioprio system calls through ctypes, or None."""
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        import platform  # pylint: disable=import-outside-toplevel
+        nums = _IOPRIO_SYSCALLS.get(platform.machine())
+        if nums is None:
+            return None
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+        syscall.restype = ctypes.c_long
+    except (ImportError, OSError, AttributeError):
+        return None
+
+    def set_(who, value):
+        return syscall(ctypes.c_long(nums[0]), ctypes.c_long(IOPRIO_WHO_PROCESS), ctypes.c_long(who),
+                       ctypes.c_long(value))
+
+    def get_(who):
+        return syscall(ctypes.c_long(nums[1]), ctypes.c_long(IOPRIO_WHO_PROCESS), ctypes.c_long(who))
+    return set_, get_
+
+
+class LowPriority(object):
+    """While active, the calling thread (and the workers and commands it starts) runs at nice 19
+    and in the idle I/O class: it gets the CPU and the disk only when nothing else wants them.
+
+    Both are per-thread on Linux (``setpriority`` and ``ioprio_set`` of the thread id), so only the
+    scan is slowed down, and children inherit them.  On exit the previous values come back where
+    the kernel lets them (lowering the nice value again needs CAP_SYS_NICE; in the fact module the
+    process ends anyway).  ``applied`` lists what was set (``nice``, ``ioprio``), ``messages`` why
+    something was not.
+    """
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled
+        self.applied = []
+        self.messages = []
+        self._tid = None
+        self._nice = None
+        self._ioprio = None
+        self._calls = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        try:
+            import threading  # pylint: disable=import-outside-toplevel
+            self._tid = threading.get_native_id()
+        except (ImportError, AttributeError):
+            self._tid = 0
+        try:
+            self._nice = os.getpriority(os.PRIO_PROCESS, self._tid)
+            if self._nice < LOW_NICE:
+                os.setpriority(os.PRIO_PROCESS, self._tid, LOW_NICE)
+            self.applied.append('nice')
+        except (AttributeError, OSError) as e:
+            self._nice = None
+            self.messages.append('nice: %s' % e)
+        calls = _ioprio_calls()
+        if calls is None:
+            self.messages.append('ioprio: no ioprio_set system call known for this machine')
+        else:
+            old = calls[1](self._tid)
+            if old >= 0 and calls[0](self._tid, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) == 0:
+                self._ioprio = old
+                self._calls = calls
+                self.applied.append('ioprio')
+            else:
+                import ctypes  # pylint: disable=import-outside-toplevel
+                self.messages.append('ioprio: %s' % os.strerror(ctypes.get_errno()))
+        return self
+
+    def __exit__(self, *exc):
+        if self._calls is not None:
+            self._calls[0](self._tid, self._ioprio)
+        if self._nice is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._tid, self._nice)
+            except OSError:
+                pass
+        return False
+
+
+def current_priority():
+    """(nice, ioprio) of the calling thread (ioprio None when it cannot be read): for tests."""
+    try:
+        import threading  # pylint: disable=import-outside-toplevel
+        tid = threading.get_native_id()
+    except (ImportError, AttributeError):
+        tid = 0
+    calls = _ioprio_calls()
+    return os.getpriority(os.PRIO_PROCESS, tid), (calls[1](tid) if calls else None)
 
 
 _RE_ROTATION_SUFFIX = re.compile(r'(?:\.\d{1,3}|-\d{8}(?:\d{2})?|\.old)?(?:\.gz)?$')
@@ -191,15 +303,37 @@ def _head(path, n):
         return b''
 
 
+def _pread(fd, n, offset):
+    """``os.pread`` that leaves the page cache as it found it (see :class:`CacheReader`)."""
+    buf = bytearray(n)
+    reader = CacheReader(fd, offset, offset + n)
+    try:
+        got = 0
+        view = memoryview(buf)
+        while got < n:
+            k = reader.readinto(view[got:])
+            if not k:
+                break
+            got += k
+    finally:
+        reader.close()
+    return bytes(buf[:got])
+
+
 def _head_fd(fd, gz, n):
     """The first ``n`` (uncompressed) bytes of an open file, without moving its offset."""
     try:
         if gz:
-            import gzip  # pylint: disable=import-outside-toplevel
-            with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), 'rb')) as f:
-                return f.read(n)
-        return os.pread(fd, n, 0)
-    except (IOError, OSError, EOFError, ValueError):
+            reader = CacheReader(fd, 0)
+            try:
+                g = GzipReader(reader, block=65536)
+                buf = bytearray(n)
+                got = g.readinto(buf)
+            finally:
+                reader.close()
+            return bytes(buf[:got])
+        return _pread(fd, n, 0)
+    except (IOError, OSError, EOFError, ValueError, zlib.error):
         return b''
 
 
@@ -209,7 +343,7 @@ def _complete_end(fd, start, end):
     pos = end
     while pos > start:
         size = min(1 << 16, pos - start)
-        chunk = os.pread(fd, size, pos - size)
+        chunk = _pread(fd, size, pos - size)
         if not chunk:
             return start
         i = chunk.rfind(b'\n')
@@ -217,25 +351,6 @@ def _complete_end(fd, start, end):
             return pos - size + i + 1
         pos -= size
     return start
-
-
-class _BoundedReader(object):
-    """readinto() over [start, end) of an open file (the complete lines only)."""
-
-    def __init__(self, fd, start, end):
-        self.fd = fd
-        self.pos = start
-        self.end = end
-
-    def readinto(self, b):
-        want = min(len(b), self.end - self.pos)
-        if want <= 0:
-            return 0
-        data = os.pread(self.fd, want, self.pos)
-        n = len(data)
-        b[:n] = data
-        self.pos += n
-        return n
 
 
 def _safe_error(e):
@@ -547,8 +662,13 @@ class SourceReader(object):
             elif complete < size:
                 if thorough is None:
                     thorough = complete - start < FAST_MIN_BYTES
-                nbytes, nlines, _end = scan_stream(_BoundedReader(fd, start, complete), parser, start_line,
-                                                   stats=st, offset=start, thorough=thorough, **kwargs)
+                # the complete lines only
+                bounded = CacheReader(fd, start, complete)
+                try:
+                    nbytes, nlines, _end = scan_stream(bounded, parser, start_line,
+                                                       stats=st, offset=start, thorough=thorough, **kwargs)
+                finally:
+                    bounded.close()
                 end = start + nbytes
             else:
                 # the open file itself, by its /proc/self/fd name (forked workers inherit the fd):
@@ -585,18 +705,17 @@ class SourceReader(object):
 
     @staticmethod
     def _scan_gz(fd, parser, start, start_line, st, thorough, kwargs):
-        import gzip  # pylint: disable=import-outside-toplevel
         if thorough is None:
             thorough = os.fstat(fd).st_size * 8 < FAST_MIN_BYTES
-        with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), 'rb')) as g:
-            remaining = start
-            while remaining > 0:
-                chunk = g.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
+        raw = CacheReader(fd, 0)
+        try:
+            g = GzipReader(raw)
+            if start:
+                g.skip(start)
             nbytes, nlines, _end = scan_stream(g, parser, start_line, stats=st, offset=start, thorough=thorough,
                                                **kwargs)
+        finally:
+            raw.close()
         return nbytes, nlines, start + nbytes
 
     # ---- journal ----------------------------------------------------------------------------
@@ -829,9 +948,22 @@ class SourceReader(object):
 
 
 def gather(sources=('auto',), paths=None, since=None, until=None, max_events=None, include_tasks=False,
-           state_file=None, update_state=True, enrich=True, config=True, root='/', workers=None,
-           journalctl=None, dmesg=None, now=None, thorough=False):
-    """Everything the fact module returns, as one dict (plus the sources actually used)."""
+           state_file=None, update_state=True, enrich=True, config=True, root='/', workers=1,
+           journalctl=None, dmesg=None, now=None, thorough=False, priority='low'):
+    """Everything the fact module returns, as one dict (plus the sources actually used).
+
+    ``workers``: processes for one large file (None: :func:`auto_workers`).
+    ``priority``: ``low`` reads the sources at nice 19 and idle I/O priority (:class:`LowPriority`),
+    ``normal`` as the caller runs."""
+    with LowPriority(priority == 'low') as prio:
+        result = _gather(sources, paths, since, until, max_events, include_tasks, state_file, update_state,
+                         enrich, config, root, workers, journalctl, dmesg, now, thorough)
+    result['priority'] = {'requested': priority, 'applied': prio.applied, 'messages': prio.messages}
+    return result
+
+
+def _gather(sources, paths, since, until, max_events, include_tasks, state_file, update_state, enrich, config,
+            root, workers, journalctl, dmesg, now, thorough):
     state = load_state(state_file) if state_file else None
     reader = SourceReader(root=root, include_tasks=include_tasks, since=since, until=until,
                           max_events=max_events, state=state, workers=workers, now=now,

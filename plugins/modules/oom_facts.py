@@ -114,7 +114,7 @@ options:
     default: false
   workers:
     description:
-      - Processes used to scan one large (64 MiB or more) uncompressed file. One by default: the
+      - Processes used to scan one large (64 MiB or more) uncompressed file. One by default, since the
         module is meant to run on hosts that are short of resources, on one core.
       - V(0) (opt-in) uses 2 when this process may use two CPUs (affinity and cgroup CPU quota) and
         the tasks runnable at that moment leave one of the host's CPUs idle, else 1.

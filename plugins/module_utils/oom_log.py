@@ -2145,6 +2145,8 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
 
 _PAGE = 4096
 _DROP_FLUSH = 8 * 1024 * 1024
+# runs of dropped pages remembered for the second drop at the end
+_MAX_RUNS = 4096
 
 
 class CacheReader(object):
@@ -2167,6 +2169,8 @@ class CacheReader(object):
         self.cached = 0
         self._pending = None
         self._dropped_to = None
+        self._runs = []
+        self._runs_complete = True
         self.drop = bool(drop) and hasattr(os, 'preadv') and hasattr(os, 'RWF_NOWAIT') and \
             hasattr(os, 'posix_fadvise')
         if self.drop:
@@ -2192,9 +2196,14 @@ class CacheReader(object):
                 # no RWF_NOWAIT here (EOPNOTSUPP, EINVAL): plain reads, nothing dropped
                 self._stop_dropping()
             self.cached += got
-            if got and self._pending is not None and self._pending[1] == self.pos:
+            last = self._pending[1] if self._pending is not None else self._dropped_to
+            if got and last == self.pos:
                 # the rest of the page the previous read from disk ended in: brought in by it
-                self._pending[1] = min(self.pos + got, (self.pos + _PAGE - 1) // _PAGE * _PAGE)
+                edge = min(self.pos + got, (self.pos + _PAGE - 1) // _PAGE * _PAGE)
+                if self._pending is None:
+                    self._pending = [self.pos, edge]
+                else:
+                    self._pending[1] = edge
         n = got
         if got < want:
             more = os.preadv(self.fd, [view[got:]], self.pos + got)
@@ -2232,7 +2241,14 @@ class CacheReader(object):
             os.posix_fadvise(self.fd, lo, hi - lo, os.POSIX_FADV_DONTNEED)
             self.dropped += hi - lo
         except OSError:
-            pass
+            return
+        runs = self._runs
+        if runs and runs[-1][1] == lo:
+            runs[-1][1] = hi
+        elif len(runs) < _MAX_RUNS:
+            runs.append([lo, hi])
+        else:
+            self._runs_complete = False
 
     def _stop_dropping(self):
         self.flush()
@@ -2243,7 +2259,16 @@ class CacheReader(object):
             pass
 
     def close(self):
+        """Drop what is left; then once more every run dropped on the way: a page the kernel
+        could not let go at the time (still locked by I/O, in another CPU's LRU batch) goes now."""
         self.flush(True)
+        if self.drop and self._runs_complete:
+            for lo, hi in self._runs:
+                try:
+                    os.posix_fadvise(self.fd, lo, hi - lo, os.POSIX_FADV_DONTNEED)
+                except OSError:
+                    break
+        self._runs = []
 
 
 _GZ_OUT_MAX = 4 * 1024 * 1024

@@ -2149,17 +2149,65 @@ _DROP_FLUSH = 8 * 1024 * 1024
 _MAX_RUNS = 4096
 
 
+# pages whose residency is asked of the kernel at a time (mincore), ahead of reading them
+_RESIDENCY_WINDOW = 64 * 1024 * 1024
+_MINCORE = []
+
+
+def _mincore_call():
+    """A function (fd, offset, length) -> bytearray of page residency (1 = cached), or None.
+
+    ``mincore`` through ``ctypes`` on a mapping of the range that is never touched (mapping a
+    file range reads nothing).  64-bit Linux only; elsewhere None (the reader then tells cached
+    pages by ``RWF_NOWAIT`` reads)."""
+    if _MINCORE:
+        return _MINCORE[0]
+    fn = None
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        if ctypes.sizeof(ctypes.c_void_p) == 8:
+            libc = ctypes.CDLL(None, use_errno=True)
+            mmap_ = libc.mmap
+            mmap_.restype = ctypes.c_void_p
+            mmap_.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int64]
+            munmap = libc.munmap
+            munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            mincore = libc.mincore
+            mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+            failed = ctypes.c_void_p(-1).value
+
+            def fn(fd, offset, length):
+                addr = mmap_(None, length, 1, 1, fd, offset)  # PROT_READ, MAP_SHARED
+                if addr is None or addr == failed:
+                    return None
+                try:
+                    vec = (ctypes.c_ubyte * ((length + _PAGE - 1) // _PAGE))()
+                    if mincore(addr, length, vec) != 0:
+                        return None
+                    return bytearray(vec)
+                finally:
+                    munmap(addr, length)
+    except (ImportError, OSError, AttributeError):
+        fn = None
+    _MINCORE.append(fn)
+    return fn
+
+
 class CacheReader(object):
     """``readinto()`` over [start, end) of an open file that leaves the page cache as it found it.
 
-    Each block is first read with ``preadv(RWF_NOWAIT)``, which copies only what the page cache
-    already holds; the rest is read normally and, once copied, dropped again with
-    ``posix_fadvise(DONTNEED)`` (in runs of up to 8 MiB).  Read-ahead is turned off for this
-    open file (``POSIX_FADV_RANDOM``) so that no page beyond the block is brought in unseen.
+    Before a range is read, the kernel is asked which of its pages are cached (``mincore`` on an
+    untouched mapping, 64 MiB at a time, ahead of the reads); after each read, the pages that were
+    not cached are dropped again with ``posix_fadvise(DONTNEED)`` (in runs of up to 8 MiB, and
+    every run once more at the end: a page the kernel could not let go at the time goes then).
+    Read-ahead is turned off for this open file (``POSIX_FADV_RANDOM``).  Without ``mincore``
+    (not 64-bit Linux), cached pages are told by a ``preadv(RWF_NOWAIT)`` read first, which copies
+    only what is cached (less exact: large folios read beyond a block look cached to the next one).
     What was cached before the run stays cached; what the run brought in leaves with it.
-    ``drop=False``, or a kernel or file system without ``RWF_NOWAIT``: plain reads.
-    ``dropped``: bytes handed back to the page cache.
+    ``drop=False``, or neither means available: plain reads.  ``dropped``: bytes handed back.
     """
+
 
     def __init__(self, fd, start=0, end=None, drop=True):
         self.fd = fd
@@ -2171,6 +2219,10 @@ class CacheReader(object):
         self._dropped_to = None
         self._runs = []
         self._runs_complete = True
+        # residency of [_wlo, _wlo + len(_res) pages) asked before reading it (mincore), if known
+        self._res = None
+        self._wlo = 0
+        self._mincore = _mincore_call() if drop else None
         self.drop = bool(drop) and hasattr(os, 'preadv') and hasattr(os, 'RWF_NOWAIT') and \
             hasattr(os, 'posix_fadvise')
         if self.drop:
@@ -2187,6 +2239,15 @@ class CacheReader(object):
             return 0
         view = view[:want]
         got = 0
+        if self.drop and self._mincore is not None:
+            self._ensure(self.pos // _PAGE, (self.pos + want - 1) // _PAGE)
+        if self.drop and self._mincore is not None:
+            n = os.preadv(self.fd, [view], self.pos)
+            self._note_read(self.pos, n)
+            self.pos += n
+            if not n:
+                self.flush(True)
+            return n
         if self.drop:
             try:
                 got = os.preadv(self.fd, [view], self.pos, os.RWF_NOWAIT)
@@ -2223,6 +2284,74 @@ class CacheReader(object):
         if not n:
             self.flush(True)
         return n
+
+    def _ensure(self, first, last):
+        """Know the residency of pages [first, last] before reading them: what is known already is
+        kept (a page this reader brought in must not count as cached), the rest is asked."""
+        res = self._res
+        if res is not None and self._wlo <= first and last < self._wlo + len(res):
+            return
+        if res is not None and self._wlo <= first < self._wlo + len(res):
+            keep = res[first - self._wlo:]
+            start = self._wlo + len(res)
+        else:
+            keep = bytearray()
+            start = first
+        more = self._mincore(self.fd, start * _PAGE, max(_RESIDENCY_WINDOW, (last + 1 - start) * _PAGE)) \
+            if self._mincore else None
+        if more is None:
+            self._mincore = None
+            self._res = None
+            return
+        self._res = keep + more
+        self._wlo = first
+
+    def _window(self, page):
+        """The residency vector holding ``page``, or None."""
+        res = self._res
+        if res is None or not self._wlo <= page < self._wlo + len(res):
+            return None
+        return res
+
+    def _note_read(self, lo, n):
+        """[lo, lo + n) was just read: the pages that were not cached before go to the pending run."""
+        if not n:
+            return
+        page = lo // _PAGE
+        last = (lo + n - 1) // _PAGE
+        while page <= last:
+            res = self._window(page)
+            if res is None:
+                return
+            i = page - self._wlo
+            j = min(last, self._wlo + len(res) - 1) - self._wlo + 1
+            seg = res[i:j]
+            if b'\0' not in seg:
+                # all cached before: not ours
+                self.flush()
+                page = self._wlo + j
+                continue
+            if not seg.strip(b'\0'):
+                self._add_run((self._wlo + i) * _PAGE, (self._wlo + j) * _PAGE)
+                page = self._wlo + j
+                continue
+            for k in range(i, j):
+                if res[k]:
+                    self.flush()
+                else:
+                    self._add_run((self._wlo + k) * _PAGE, (self._wlo + k + 1) * _PAGE)
+            page = self._wlo + j
+
+    def _add_run(self, a, b):
+        pend = self._pending
+        if pend is not None and pend[1] >= a:
+            pend[1] = max(pend[1], b)
+        else:
+            self.flush()
+            self._pending = [a, b]
+            self._dropped_to = a
+        if self._pending[1] - self._pending[0] >= _DROP_FLUSH:
+            self.flush()
 
     def flush(self, at_end=False):
         """Drop the pending run of pages this reader brought in (whole pages only)."""

@@ -129,8 +129,8 @@ options:
         C(ioprio_set) system call of the reading thread; C(journalctl) and workers inherit both), so
         the scan takes only CPU and disk time nothing else on the host wants.
       - V(normal) reads at the priority the module was started with.
-      - Whatever the priority, file pages that were not in the page cache before the run are dropped
-        from it again once read (C(posix_fadvise(DONTNEED))); pages that were cached stay cached.
+      - Whatever the priority, file pages that were not in the page cache before the run (C(mincore))
+        are dropped from it again once read (C(posix_fadvise(DONTNEED))); pages that were cached stay cached.
     type: str
     choices: [low, normal]
     default: low

@@ -284,7 +284,7 @@ def generate(path, size_mb, seed, events_per_mb=3.0):
 # measurement
 # ---------------------------------------------------------------------------------------------
 
-def _child_parse(path, state, workers, thorough=False):
+def _child_parse(path, state, workers, thorough=False, priority='low'):
     # bytecode of the collection is cached under bench/output (as Python does by default; a
     # PYTHONDONTWRITEBYTECODE environment would otherwise compile ~4000 lines in every run)
     sys.dont_write_bytecode = False
@@ -293,12 +293,12 @@ def _child_parse(path, state, workers, thorough=False):
     from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather  # pylint: disable=import-outside-toplevel
     t0 = time.perf_counter()
     res = gather(sources=['files'], paths=[path], max_events=200, state_file=state, config=False,
-                 enrich=False, workers=workers, thorough=thorough)
+                 enrich=False, workers=workers, thorough=thorough, priority=priority)
     el = time.perf_counter() - t0
     src = res['sources'][0]
     print(json.dumps({'seconds': el, 'events': res['summary']['total'], 'by_cause': res['summary']['by_cause'],
                       'bytes': src['bytes'], 'lines': src['lines'], 'status': src['status'],
-                      'workers': src['workers']}))
+                      'workers': src['workers'], 'priority': res['priority']['applied']}))
 
 
 CPU = {}
@@ -330,13 +330,19 @@ def main():
     ap.add_argument('--quick', action='store_true', help='100 MiB, 2 repeats')
     ap.add_argument('--seed', type=int, default=7)
     ap.add_argument('--repeat', type=int, default=3)
-    ap.add_argument('--workers', type=int, default=0, help='parser workers (0 = auto)')
+    ap.add_argument('--workers', type=int, default=1, help='parser workers of the main runs (1, the module default; 0 = auto)')
     ap.add_argument('--child-parse', nargs=3, metavar=('PATH', 'STATE', 'WORKERS'), help=argparse.SUPPRESS)
     ap.add_argument('--child-thorough', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--child-priority', default='low', help=argparse.SUPPRESS)
+    ap.add_argument('--no-cold', action='store_true', help='skip the page-cache runs (they read the log from disk twice)')
+    ap.add_argument('--no-gz', action='store_true', help='skip the compressed-log runs')
+    ap.add_argument('--ansible', default=None,
+                    help='ansible executable for the run through Ansible (default: .venv/bin/ansible if present)')
     args = ap.parse_args()
     if args.child_parse:
         path, state, workers = args.child_parse
-        _child_parse(path, state if state != '-' else None, int(workers) or None, args.child_thorough)
+        _child_parse(path, state if state != '-' else None, int(workers) or None, args.child_thorough,
+                     args.child_priority)
         return 0
     if args.quick:
         args.size = 100
@@ -351,75 +357,175 @@ def main():
         meta = json.load(m)
     size = os.path.getsize(path)
     mib = size / 1048576.0
-    # warm the page cache for both contenders
-    with open(path, 'rb', buffering=0) as f:
-        while f.read(16 << 20):
-            pass
+    _warm(path)
     # the parser child runs without site (-S): it needs the standard library only, and site-packages
     # .pth hooks of the host's Python (here one importing certifi, ~30 ms) are no part of the parser
     me = [sys.executable, '-S', os.path.abspath(__file__)]
-    grep_times = []
-    parse_times = []
-    worker_counts = []
-    one_times = []
-    one_rss = 0
-    inproc_times = []
-    rss = []
+
+    def parse(p, workers, state='-', *extra):
+        return _run_child(me + ['--child-parse', p, state, str(workers)] + list(extra),
+                          'parser-%s-%s%s' % (workers, '-'.join(extra) or 'default', '-state' if state != '-' else ''))
+
+    runs = {'grep': [], 'one': [], 'normal': [], 'auto': []}
+    rss = {}
     grep_count = None
     parsed = None
+    inproc = []
+    auto_workers_seen = []
     for dummy in range(args.repeat):
-        el, out, _r = _run_child(['grep', '-cE', GREP_RE, path])
-        grep_times.append(el)
+        el, out, _r = _run_child(['grep', '-cE', GREP_RE, path], 'grep')
+        runs['grep'].append(el)
         grep_count = int(out.strip() or 0)
-        el, out, peak = _run_child(me + ['--child-parse', path, '-', str(args.workers)], 'parser')
-        parse_times.append(el)
-        rss.append(peak)
+        # the module's defaults: one worker, low priority
+        el, out, peak = parse(path, args.workers)
+        runs['one'].append(el)
+        rss['one'] = max(rss.get('one', 0), peak)
         parsed = json.loads(out)
-        inproc_times.append(parsed['seconds'])
-        worker_counts.append(parsed['workers'])
-        if args.workers != 1:
-            # one process, as on a host without an idle CPU
-            el, _out, one_peak = _run_child(me + ['--child-parse', path, '-', '1'])
-            one_times.append(el)
-            one_rss = max(one_rss, one_peak)
-    # thorough=true: a no-op now (kept to show it costs nothing more)
-    thorough_t, out, _r = _run_child(me + ['--child-parse', path, '-', str(args.workers), '--child-thorough'])
+        inproc.append(parsed['seconds'])
+        el, out, peak = parse(path, args.workers, '-', '--child-priority', 'normal')
+        runs['normal'].append(el)
+        rss['normal'] = max(rss.get('normal', 0), peak)
+        el, out, peak = parse(path, 0)
+        runs['auto'].append(el)
+        rss['auto'] = max(rss.get('auto', 0), peak)
+        auto_workers_seen.append(json.loads(out)['workers'])
+    thorough_t, out, _r = parse(path, args.workers, '-', '--child-thorough')
     thorough_events = json.loads(out)['events']
     with tempfile.TemporaryDirectory() as d:
         state = os.path.join(d, 'state.json')
-        _run_child(me + ['--child-parse', path, state, str(args.workers)])
-        inc_wall, out, _r = _run_child(me + ['--child-parse', path, state, str(args.workers)])
+        parse(path, args.workers, state)
+        inc_wall, out, _r = parse(path, args.workers, state)
         inc = json.loads(out)
-    g = min(grep_times)
-    p = min(parse_times)
+    g = min(runs['grep'])
+    gm = _median(runs['grep'])
+    gc = min(CPU['grep'])
     print('log: %s (%.0f MiB, %d lines, %d OOM reports generated)' % (path, mib, parsed['lines'], meta['events']))
     print('grep -cE %r: %d matching lines' % (GREP_RE, grep_count))
     print('parser: %d events %s' % (parsed['events'], json.dumps(parsed['by_cause'], sort_keys=True)))
-    print('grep   : best %.3fs  (%.0f MiB/s)  runs %s' % (g, mib / g, ' '.join('%.3f' % x for x in grep_times)))
-    print('parser : best %.3fs  (%.0f MiB/s)  runs %s  (workers %s)' % (
-        p, mib / p, ' '.join('%.3f' % x for x in parse_times), ' '.join(str(w) for w in worker_counts)))
-    print('ratio parser/grep: %.2f (best vs best), %.2f (median vs median)' % (
-        p / g, _median(parse_times) / _median(grep_times)))
-    gc = min(CPU['grep'][-args.repeat:])
-    pc = min(CPU['parser'])
-    print('CPU time (user+sys): grep %.3fs, parser %.3fs, ratio %.2f  (the fair figure on a loaded machine)' % (
-        gc, pc, pc / gc))
-    pi = min(inproc_times)
-    print('parser without interpreter start-up: best %.3fs (%.0f MiB/s), ratio %.2f' % (pi, mib / pi, pi / g))
-    if one_times:
-        one_t = min(one_times)
-        print('parser with 1 worker: best %.3fs (%.0f MiB/s), ratio %.2f (best vs best), %.2f (median vs median), '
-              'runs %s, peak RSS %.1f MiB' % (
-                  one_t, mib / one_t, one_t / g, _median(one_times) / _median(grep_times),
-                  ' '.join('%.3f' % x for x in one_times), one_rss / 1024.0))
-    print('parser with thorough=true (a no-op since every shape is always searched): %.3fs, ratio %.2f, %d events' % (
-        thorough_t, thorough_t / g, thorough_events))
-    print('peak RSS of the parser process tree: %.1f MiB' % (max(rss) / 1024.0))
+    print('grep   : best %.3fs (%.0f MiB/s), median %.3fs, CPU %.3fs  runs %s' % (
+        g, mib / g, gm, gc, ' '.join('%.3f' % x for x in runs['grep'])))
+    for key, label in (('one', 'module, 1 worker, priority low (the defaults)'),
+                       ('normal', 'module, 1 worker, priority normal'),
+                       ('auto', 'module, workers auto (%s)' % ' '.join(str(w) for w in auto_workers_seen))):
+        t = runs[key]
+        c = min(CPU['parser-%s-%s' % (0 if key == 'auto' else args.workers,
+                                      'default' if key != 'normal' else '--child-priority-normal')])
+        print('%-48s: best %.3fs, ratio %.2f best / %.2f median, CPU %.3fs (%.2f), peak RSS %.1f MiB  runs %s' % (
+            label, min(t), min(t) / g, _median(t) / gm, c, c / gc, rss[key] / 1024.0,
+            ' '.join('%.3f' % x for x in t)))
+    pi = min(inproc)
+    print('module without interpreter start-up: best %.3fs (%.0f MiB/s), ratio %.2f' % (pi, mib / pi, pi / g))
+    print('thorough=true (a no-op): %.3fs, ratio %.2f, %d events' % (thorough_t, thorough_t / g, thorough_events))
     print('incremental re-run on the unchanged log: %.1f ms parsing (%.0f ms wall incl. interpreter start), '
           '%d bytes read, %d events' % (inc['seconds'] * 1000, inc_wall * 1000, inc['bytes'], inc['events']))
     if parsed['events'] != meta['events']:
         print('NOTE: parser found %d events, generator wrote %d' % (parsed['events'], meta['events']))
+    ansible = args.ansible or os.path.join(REPO, '.venv', 'bin', 'ansible')
+    if os.path.exists(ansible):
+        _through_ansible(ansible, path, g)
+    if not args.no_cold:
+        _page_cache(path, me)
+    if not args.no_gz:
+        _gz(path, me, args.workers, args.repeat)
     return 0
+
+
+def _warm(path):
+    with open(path, 'rb', buffering=0) as f:
+        while f.read(16 << 20):
+            pass
+
+
+def _evict(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _resident_mib(path):
+    """MiB of ``path`` in the page cache (util-linux fincore), None without fincore."""
+    try:
+        out = subprocess.run(['fincore', '--bytes', '--noheadings', '--output', 'RES', path], check=True,
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return int(out.split()[0]) / 1048576.0
+
+
+def _meminfo_cached_mib():
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('Cached:'):
+                return int(line.split()[1]) / 1024.0
+    return None
+
+
+def _page_cache(path, me):
+    """Page cache before and after a run on a log that was not cached: the module's defaults
+    against grep (each from a cold start), then the module on a cached log."""
+    print('page cache (the log evicted before each run; fincore of the log, and Cached: of /proc/meminfo):')
+    for label, cmd in (('grep', ['grep', '-cE', GREP_RE, path]),
+                       ('module (defaults)', me + ['--child-parse', path, '-', '1'])):
+        _evict(path)
+        before, host_before = _resident_mib(path), _meminfo_cached_mib()
+        el, _out, _r = _run_child(cmd, 'cold-' + label)
+        after, host_after = _resident_mib(path), _meminfo_cached_mib()
+        print('  %-18s cold: %.3fs, log cached %.1f -> %.1f MiB (%+.1f), host Cached %+.1f MiB' % (
+            label, el, before or 0, after or 0, (after or 0) - (before or 0), host_after - host_before))
+    _warm(path)
+    before = _resident_mib(path)
+    el, _out, _r = _run_child(me + ['--child-parse', path, '-', '1'], 'warm-module')
+    after = _resident_mib(path)
+    print('  %-18s warm: %.3fs, log cached %.1f -> %.1f MiB (%+.1f)' % (
+        'module (defaults)', el, before or 0, after or 0, (after or 0) - (before or 0)))
+
+
+def _gz(path, me, workers, repeat):
+    gz = path + '.gz'
+    if not os.path.exists(gz):
+        t0 = time.perf_counter()
+        with open(gz + '.tmp', 'wb') as out:
+            subprocess.run(['gzip', '-c', path], stdout=out, check=True)
+        os.replace(gz + '.tmp', gz)
+        print('compressed %s in %.1fs' % (gz, time.perf_counter() - t0))
+    _warm(gz)
+    pipe = 'zcat %s | grep -cE %s' % (_quote(gz), _quote(GREP_RE))
+    zt, mt = [], []
+    events = None
+    for dummy in range(repeat):
+        el, _out, _r = _run_child(['sh', '-c', pipe], 'zcat-grep')
+        zt.append(el)
+        el, out, peak = _run_child(me + ['--child-parse', gz, '-', str(workers)], 'gz-module')
+        mt.append(el)
+        events = json.loads(out)['events']
+    print('compressed log (%.0f MiB gzip): zcat | grep best %.3fs; module best %.3fs, ratio %.2f best / %.2f median, '
+          'CPU %.3fs vs %.3fs, peak RSS %.1f MiB, %d events' % (
+              os.path.getsize(gz) / 1048576.0, min(zt), min(mt), min(mt) / min(zt), _median(mt) / _median(zt),
+              min(CPU['gz-module']), min(CPU['zcat-grep']), peak / 1024.0, events))
+
+
+def _quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def _through_ansible(ansible, path, grep_best):
+    """The module through Ansible (ansible localhost -m oomkit.linux.oom_facts), its defaults."""
+    env = dict(os.environ)
+    env['ANSIBLE_COLLECTIONS_PATH'] = _pypath()
+    args = [ansible, 'localhost', '-c', 'local', '-m', 'oomkit.linux.oom_facts', '-a',
+            json.dumps({'sources': ['files'], 'paths': [path], 'gather_config': False, 'enrich': False})]
+    times = []
+    for dummy in range(2):
+        t0 = time.perf_counter()
+        p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+        times.append(time.perf_counter() - t0)
+        if p.returncode != 0:
+            print('through Ansible: rc=%d (collection not installed? make collection)' % p.returncode)
+            return
+    print('through Ansible (ansible localhost -m oomkit.linux.oom_facts, defaults): best %.3fs, ratio %.2f' % (
+        min(times), min(times) / grep_best))
 
 
 if __name__ == '__main__':

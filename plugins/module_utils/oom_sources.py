@@ -27,13 +27,16 @@ import stat as stat_mod
 import subprocess
 import tempfile
 import time
+import zlib
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS, check_directory_trust, read_trusted
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
     USERSPACE_KILLERS,
+    CacheReader,
     EventCollector,
+    GzipReader,
     OomParser,
     unwrap_line,
     is_strict_ancestor,
@@ -97,6 +100,115 @@ def auto_workers(root='/'):
     if busy is None:
         return 1
     return 2 if (os.cpu_count() or cpus) - busy >= 2 else 1
+
+
+# ioprio_set / ioprio_get system call numbers (no libc wrapper exists), by machine
+_IOPRIO_SYSCALLS = {
+    'x86_64': (251, 252), 'amd64': (251, 252), 'i386': (289, 290), 'i686': (289, 290),
+    'aarch64': (30, 31), 'arm64': (30, 31), 'riscv64': (30, 31), 'loongarch64': (30, 31),
+    'armv7l': (314, 315), 'armv6l': (314, 315), 'ppc64le': (273, 274), 'ppc64': (273, 274),
+    's390x': (282, 283),
+}
+IOPRIO_WHO_PROCESS = 1
+IOPRIO_CLASS_SHIFT = 13
+IOPRIO_CLASS_IDLE = 3
+LOW_NICE = 19
+PRIORITIES = ('low', 'normal')
+
+
+def _ioprio_calls():
+    """(set, get) callables of the ioprio system calls through ctypes, or None."""
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        import platform  # pylint: disable=import-outside-toplevel
+        nums = _IOPRIO_SYSCALLS.get(platform.machine())
+        if nums is None:
+            return None
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+        syscall.restype = ctypes.c_long
+    except (ImportError, OSError, AttributeError):
+        return None
+
+    def set_(who, value):
+        return syscall(ctypes.c_long(nums[0]), ctypes.c_long(IOPRIO_WHO_PROCESS), ctypes.c_long(who),
+                       ctypes.c_long(value))
+
+    def get_(who):
+        return syscall(ctypes.c_long(nums[1]), ctypes.c_long(IOPRIO_WHO_PROCESS), ctypes.c_long(who))
+    return set_, get_
+
+
+class LowPriority(object):
+    """While active, the calling thread (and the workers and commands it starts) runs at nice 19
+    and in the idle I/O class: it gets the CPU and the disk only when nothing else wants them.
+
+    Both are per-thread on Linux (``setpriority`` and ``ioprio_set`` of the thread id), so only the
+    scan is slowed down, and children inherit them.  On exit the previous values come back where
+    the kernel lets them (lowering the nice value again needs CAP_SYS_NICE; in the fact module the
+    process ends anyway).  ``applied`` lists what was set (``nice``, ``ioprio``), ``messages`` why
+    something was not.
+    """
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled
+        self.applied = []
+        self.messages = []
+        self._tid = None
+        self._nice = None
+        self._ioprio = None
+        self._calls = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        try:
+            import threading  # pylint: disable=import-outside-toplevel
+            self._tid = threading.get_native_id()
+        except (ImportError, AttributeError):
+            self._tid = 0
+        try:
+            self._nice = os.getpriority(os.PRIO_PROCESS, self._tid)
+            if self._nice < LOW_NICE:
+                os.setpriority(os.PRIO_PROCESS, self._tid, LOW_NICE)
+            self.applied.append('nice')
+        except (AttributeError, OSError) as e:
+            self._nice = None
+            self.messages.append('nice: %s' % e)
+        calls = _ioprio_calls()
+        if calls is None:
+            self.messages.append('ioprio: no ioprio_set system call known for this machine')
+        else:
+            old = calls[1](self._tid)
+            if old >= 0 and calls[0](self._tid, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) == 0:
+                self._ioprio = old
+                self._calls = calls
+                self.applied.append('ioprio')
+            else:
+                import ctypes  # pylint: disable=import-outside-toplevel
+                self.messages.append('ioprio: %s' % os.strerror(ctypes.get_errno()))
+        return self
+
+    def __exit__(self, *exc):
+        if self._calls is not None:
+            self._calls[0](self._tid, self._ioprio)
+        if self._nice is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._tid, self._nice)
+            except OSError:
+                pass
+        return False
+
+
+def current_priority():
+    """(nice, ioprio) of the calling thread (ioprio None when it cannot be read): for tests."""
+    try:
+        import threading  # pylint: disable=import-outside-toplevel
+        tid = threading.get_native_id()
+    except (ImportError, AttributeError):
+        tid = 0
+    calls = _ioprio_calls()
+    return os.getpriority(os.PRIO_PROCESS, tid), (calls[1](tid) if calls else None)
 
 
 _RE_ROTATION_SUFFIX = re.compile(r'(?:\.\d{1,3}|-\d{8}(?:\d{2})?|\.old)?(?:\.gz)?$')
@@ -191,15 +303,37 @@ def _head(path, n):
         return b''
 
 
+def _pread(fd, n, offset):
+    """``os.pread`` that leaves the page cache as it found it (see :class:`CacheReader`)."""
+    buf = bytearray(n)
+    reader = CacheReader(fd, offset, offset + n)
+    try:
+        got = 0
+        view = memoryview(buf)
+        while got < n:
+            k = reader.readinto(view[got:])
+            if not k:
+                break
+            got += k
+    finally:
+        reader.close()
+    return bytes(buf[:got])
+
+
 def _head_fd(fd, gz, n):
     """The first ``n`` (uncompressed) bytes of an open file, without moving its offset."""
     try:
         if gz:
-            import gzip  # pylint: disable=import-outside-toplevel
-            with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), 'rb')) as f:
-                return f.read(n)
-        return os.pread(fd, n, 0)
-    except (IOError, OSError, EOFError, ValueError):
+            reader = CacheReader(fd, 0)
+            try:
+                g = GzipReader(reader, block=65536)
+                buf = bytearray(n)
+                got = g.readinto(buf)
+            finally:
+                reader.close()
+            return bytes(buf[:got])
+        return _pread(fd, n, 0)
+    except (IOError, OSError, EOFError, ValueError, zlib.error):
         return b''
 
 
@@ -209,7 +343,7 @@ def _complete_end(fd, start, end):
     pos = end
     while pos > start:
         size = min(1 << 16, pos - start)
-        chunk = os.pread(fd, size, pos - size)
+        chunk = _pread(fd, size, pos - size)
         if not chunk:
             return start
         i = chunk.rfind(b'\n')
@@ -217,25 +351,6 @@ def _complete_end(fd, start, end):
             return pos - size + i + 1
         pos -= size
     return start
-
-
-class _BoundedReader(object):
-    """readinto() over [start, end) of an open file (the complete lines only)."""
-
-    def __init__(self, fd, start, end):
-        self.fd = fd
-        self.pos = start
-        self.end = end
-
-    def readinto(self, b):
-        want = min(len(b), self.end - self.pos)
-        if want <= 0:
-            return 0
-        data = os.pread(self.fd, want, self.pos)
-        n = len(data)
-        b[:n] = data
-        self.pos += n
-        return n
 
 
 def _safe_error(e):
@@ -307,6 +422,33 @@ def _scan_into(stream, parser, st):
         st['errors'] += 1
         st['messages'].append('%s: %s' % (type(e).__name__, e))
     parser.close()
+
+
+# The journal fields the events need (journalctl always adds __CURSOR, __REALTIME_TIMESTAMP,
+# __MONOTONIC_TIMESTAMP and _BOOT_ID): a kernel record has some twenty fields, and formatting and
+# scanning the ones nobody reads is most of the cost of ``-o json``.
+JOURNAL_FIELDS = '--output-fields=MESSAGE,_TRANSPORT,SYSLOG_IDENTIFIER,_HOSTNAME,_SOURCE_MONOTONIC_TIMESTAMP'
+
+
+def _run_journalctl(cmd, parser, st):
+    """Run ``cmd`` and scan its output into ``parser``; (rc, stderr text, tail keeper)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # pylint: disable=consider-using-with
+    tail = _TailKeeper(proc.stdout)
+    _scan_into(tail, parser, st)
+    err = proc.stderr.read().decode('utf-8', 'replace').strip()
+    rc = proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    return rc, err, tail
+
+
+def _no_output_fields(rc, err, st):
+    """Did journalctl refuse ``--output-fields`` (systemd before 236) before printing anything?"""
+    if rc == 0 or st['bytes'] or 'output-fields' not in err:
+        return False
+    st['status'] = 'ok'
+    st['messages'] = [m for m in st['messages'] if 'output-fields' not in m]
+    return True
 
 
 class SourceReader(object):
@@ -547,8 +689,13 @@ class SourceReader(object):
             elif complete < size:
                 if thorough is None:
                     thorough = complete - start < FAST_MIN_BYTES
-                nbytes, nlines, _end = scan_stream(_BoundedReader(fd, start, complete), parser, start_line,
-                                                   stats=st, offset=start, thorough=thorough, **kwargs)
+                # the complete lines only
+                bounded = CacheReader(fd, start, complete)
+                try:
+                    nbytes, nlines, _end = scan_stream(bounded, parser, start_line,
+                                                       stats=st, offset=start, thorough=thorough, **kwargs)
+                finally:
+                    bounded.close()
                 end = start + nbytes
             else:
                 # the open file itself, by its /proc/self/fd name (forked workers inherit the fd):
@@ -585,18 +732,17 @@ class SourceReader(object):
 
     @staticmethod
     def _scan_gz(fd, parser, start, start_line, st, thorough, kwargs):
-        import gzip  # pylint: disable=import-outside-toplevel
         if thorough is None:
             thorough = os.fstat(fd).st_size * 8 < FAST_MIN_BYTES
-        with gzip.GzipFile(fileobj=os.fdopen(os.dup(fd), 'rb')) as g:
-            remaining = start
-            while remaining > 0:
-                chunk = g.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
+        raw = CacheReader(fd, 0)
+        try:
+            g = GzipReader(raw)
+            if start:
+                g.skip(start)
             nbytes, nlines, _end = scan_stream(g, parser, start_line, stats=st, offset=start, thorough=thorough,
                                                **kwargs)
+        finally:
+            raw.close()
         return nbytes, nlines, start + nbytes
 
     # ---- journal ----------------------------------------------------------------------------
@@ -618,7 +764,7 @@ class SourceReader(object):
             st['status'] = 'unavailable'
             st['messages'].append('journalctl not found')
             return
-        cmd = [exe, '_TRANSPORT=kernel', '-o', 'json', '--no-pager', '-q']
+        cmd = [exe, '_TRANSPORT=kernel', '-o', 'json', JOURNAL_FIELDS, '--no-pager', '-q']
         cursor = (self.state or {}).get('journal', {}).get('cursor') if self.state else None
         if cursor:
             cmd.append('--after-cursor=%s' % cursor)
@@ -630,18 +776,16 @@ class SourceReader(object):
         emit = self._counting_emit(st)
         parser = self._parser('journal', st, emit=emit)
         try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # pylint: disable=consider-using-with
+            rc, err, tail = _run_journalctl(cmd, parser, st)
+            if _no_output_fields(rc, err, st):
+                # systemd before 236: every field, as before
+                parser = self._parser('journal', st, emit=emit)
+                rc, err, tail = _run_journalctl([a for a in cmd if a != JOURNAL_FIELDS], parser, st)
         except OSError as e:
             st['status'] = 'unavailable'
             st['errors'] += 1
             st['messages'].append(str(e))
             return
-        tail = _TailKeeper(proc.stdout)
-        _scan_into(tail, parser, st)
-        err = proc.stderr.read().decode('utf-8', 'replace').strip()
-        rc = proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
         if rc != 0 and not st['lines']:
             st['status'] = 'failed'
             st['errors'] += 1
@@ -670,7 +814,7 @@ class SourceReader(object):
     def read_journal_userspace(self, exe, st):
         """The userspace OOM killers' messages in the journal (their own identifiers, any
         transport): kills go to ``userspace_events``, never to the kernel events."""
-        cmd = [exe, '-o', 'json', '--no-pager', '-q'] + ['SYSLOG_IDENTIFIER=%s' % k for k in USERSPACE_KILLERS]
+        cmd = [exe, '-o', 'json', JOURNAL_FIELDS, '--no-pager', '-q'] + ['SYSLOG_IDENTIFIER=%s' % k for k in USERSPACE_KILLERS]
         cursor = (self.state or {}).get('journal_userspace', {}).get('cursor') if self.state else None
         if cursor:
             cmd.append('--after-cursor=%s' % cursor)
@@ -679,17 +823,15 @@ class SourceReader(object):
         if self.until is not None:
             cmd.append('--until=@%d' % int(self.until + 1))
         parser = self._parser('journal', {'skipped': 0, 'errors': 0}, emit=lambda ev: None)
+        scratch = {'bytes': 0, 'lines': 0, 'skipped': 0, 'errors': 0, 'status': 'ok', 'messages': []}
         try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # pylint: disable=consider-using-with
+            rc, err, _tail = _run_journalctl(cmd, parser, scratch)
+            if _no_output_fields(rc, err, scratch):
+                parser = self._parser('journal', {'skipped': 0, 'errors': 0}, emit=lambda ev: None)
+                _run_journalctl([a for a in cmd if a != JOURNAL_FIELDS], parser, scratch)
         except OSError as e:
             st['messages'].append('userspace killers: %s' % e)
             return
-        scratch = {'bytes': 0, 'lines': 0, 'skipped': 0, 'errors': 0}
-        _scan_into(proc.stdout, parser, scratch)
-        proc.stderr.read()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
         if self.new_state is not None and (parser.last_cursor or cursor):
             self.new_state['journal_userspace'] = {'cursor': parser.last_cursor or cursor}
 
@@ -829,9 +971,22 @@ class SourceReader(object):
 
 
 def gather(sources=('auto',), paths=None, since=None, until=None, max_events=None, include_tasks=False,
-           state_file=None, update_state=True, enrich=True, config=True, root='/', workers=None,
-           journalctl=None, dmesg=None, now=None, thorough=False):
-    """Everything the fact module returns, as one dict (plus the sources actually used)."""
+           state_file=None, update_state=True, enrich=True, config=True, root='/', workers=1,
+           journalctl=None, dmesg=None, now=None, thorough=False, priority='low'):
+    """Everything the fact module returns, as one dict (plus the sources actually used).
+
+    ``workers``: processes for one large file (None: :func:`auto_workers`).
+    ``priority``: ``low`` reads the sources at nice 19 and idle I/O priority (:class:`LowPriority`),
+    ``normal`` as the caller runs."""
+    with LowPriority(priority == 'low') as prio:
+        result = _gather(sources, paths, since, until, max_events, include_tasks, state_file, update_state,
+                         enrich, config, root, workers, journalctl, dmesg, now, thorough)
+    result['priority'] = {'requested': priority, 'applied': prio.applied, 'messages': prio.messages}
+    return result
+
+
+def _gather(sources, paths, since, until, max_events, include_tasks, state_file, update_state, enrich, config,
+            root, workers, journalctl, dmesg, now, thorough):
     state = load_state(state_file) if state_file else None
     reader = SourceReader(root=root, include_tasks=include_tasks, since=since, until=until,
                           max_events=max_events, state=state, workers=workers, now=now,

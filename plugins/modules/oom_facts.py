@@ -114,14 +114,26 @@ options:
     default: false
   workers:
     description:
-      - Processes used to scan one large (64 MiB or more) uncompressed file.
-      - V(0) uses 2 when this process may use two CPUs (affinity and cgroup CPU quota) and the tasks
-        runnable at that moment leave one of the host's CPUs idle, else 1.
+      - Processes used to scan one large (64 MiB or more) uncompressed file. One by default, since the
+        module is meant to run on hosts that are short of resources, on one core.
+      - V(0) (opt-in) uses 2 when this process may use two CPUs (affinity and cgroup CPU quota) and
+        the tasks runnable at that moment leave one of the host's CPUs idle, else 1.
       - Extra workers write the events they find to an unlinked temporary file in C(TMPDIR) (about
         1.2 KB per OOM report), so memory does not grow with the log.
       - At most V(64).
     type: int
-    default: 0
+    default: 1
+  priority:
+    description:
+      - V(low) reads the logs at nice 19 and in the idle I/O scheduling class (C(setpriority) and the
+        C(ioprio_set) system call of the reading thread; C(journalctl) and workers inherit both), so
+        the scan takes only CPU and disk time nothing else on the host wants.
+      - V(normal) reads at the priority the module was started with.
+      - Whatever the priority, file pages that were not in the page cache before the run (C(mincore))
+        are dropped from it again once read (C(posix_fadvise(DONTNEED))); pages that were cached stay cached.
+    type: str
+    choices: [low, normal]
+    default: low
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -543,6 +555,22 @@ state_written:
   description: Whether O(state_file) was updated (the module then reports C(changed)).
   returned: always
   type: bool
+priority:
+  description: The priority the logs were read at (see O(priority)).
+  returned: always
+  type: dict
+  contains:
+    requested:
+      description: O(priority) as given.
+      type: str
+    applied:
+      description: What was lowered for the scan, C(nice) and C(ioprio) (empty with V(normal)).
+      type: list
+      elements: str
+    messages:
+      description: Why something could not be lowered (an unknown machine for the C(ioprio_set) call, a refusal).
+      type: list
+      elements: str
 sources_used:
   description: The sources actually read after resolving V(auto).
   returned: always
@@ -595,7 +623,8 @@ def main():
             state_file=dict(type='path'),
             enrich=dict(type='bool', default=True),
             gather_config=dict(type='bool', default=True),
-            workers=dict(type='int', default=0),
+            workers=dict(type='int', default=1),
+            priority=dict(type='str', default='low', choices=['low', 'normal']),
             thorough=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
@@ -610,7 +639,7 @@ def main():
             sources=p['sources'], paths=p['paths'], since=p['since'], until=p['until'],
             max_events=p['max_events'], include_tasks=p['include_tasks'], state_file=p['state_file'],
             update_state=not module.check_mode, enrich=p['enrich'], config=p['gather_config'],
-            workers=p['workers'] or None, thorough=p['thorough'],
+            workers=p['workers'] or None, thorough=p['thorough'], priority=p['priority'],
         )
     except HostError as e:
         module.fail_json(msg=str(e))
@@ -631,7 +660,7 @@ def main():
     # state_file is always rewritten) without writing.
     changed = bool(result['state_written'] or (module.check_mode and p['state_file']))
     module.exit_json(changed=changed, ansible_facts=facts, state_written=result['state_written'],
-                     sources_used=result['sources_used'])
+                     sources_used=result['sources_used'], priority=result['priority'])
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     CAUSES,
@@ -18,6 +18,7 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     parse_lines,
     scan_stream,
     unwrap_line,
+    userspace_anchor,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'oom_logs')
@@ -180,3 +181,39 @@ def test_orphans_group_kills_and_interleaving_lose_no_kill(data):
                 seen.add(ev['killed_pid'])
                 seen.update(g['pid'] for g in ev['group_killed'] or ())
         assert _victims(lines) <= seen, (host, lines)
+
+
+# userspace killers' candidate lines: the scan finds "SIG..." with a one-byte search for "G" and a
+# match where it is; every line the line-by-line test (userspace_anchor) takes must be found, at
+# any block size (a "SIG" cut by a block end, "SISIG", "SIGSIGTERM", several on one line)
+U_FRAGMENTS = [b'sending SIGTERM to process 7 uid 0 "a": badness 9', b'Sending SIGKILL to the victim', b'SIG',
+               b'SI', b'G', b'SIGSIG', b'SIGTERM to process ', b'SIGKILL to the victim', b' to process 5',
+               b'Killed /system.slice/a.service due to memory pressure', b'earlyoom[1]: ', b'nohang[2]: ',
+               b'SIGABCDEFG to process 1', b'SIG12 to the victim', b'SIGTERM to process 1', b'K', b'\n']
+u_line = st.lists(st.one_of(st.sampled_from(U_FRAGMENTS), st.sampled_from(U_FRAGMENTS), st.sampled_from(PREFIXES),
+                            st.binary(max_size=4)),
+                  max_size=5).map(b''.join).map(lambda b: b.replace(b'\n', b' ').replace(b'\r', b' '))
+
+
+class _SeenUserspace(OomParser):
+    def __init__(self):
+        super().__init__('fuzz', lambda ev: None, emit_userspace=lambda u: None)
+        self.seen = []
+
+    def userspace(self, buf, ls, le, lineno):
+        self.seen.append(lineno)
+        return super().userspace(buf, ls, le, lineno)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(u_line, u_line, any_line), max_size=40), block=st.integers(16, 300))
+@example(lines=[b'SIGTERM to process 1', b'SIGTERM to process 2'], block=300)
+@example(lines=[b'x' * 14 + b'SIGKILL to the victim', b'SISIGSIGTERM to process 3'], block=16)
+@example(lines=[b'SIGSIGKILL to process 4 SIGTERM to process 5', b'nohang[2]: Sending SIGKILL to the victim'], block=17)
+def test_scan_finds_every_userspace_candidate_line(lines, block):
+    data = b'\n'.join(lines) + (b'\n' if lines else b'')
+    want = [n for n, line in enumerate(data.splitlines(), 1) if userspace_anchor(line)]
+    parser = _SeenUserspace()
+    scan_stream(io.BytesIO(data), parser, block_size=block)
+    parser.close()
+    assert sorted(set(parser.seen)) == want

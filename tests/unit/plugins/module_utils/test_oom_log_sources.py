@@ -247,6 +247,33 @@ def test_journal_source_streams_json_and_keeps_cursor(tmp_path):
     assert json.loads(state.read_text())['journal']['cursor'] == cursor
 
 
+# journalctl of systemd before 236 knows no --output-fields (its getopt error, exit 1)
+OLD_JOURNALCTL = r'''#!/bin/sh
+for a in "$@"; do
+  case "$a" in --output-fields=*) echo "journalctl: unrecognized option '$a'" >&2; exit 1 ;; esac
+done
+echo "$@" >> "{argsfile}"
+case "$*" in *SYSLOG_IDENTIFIER=*) exit 0 ;; esac
+cat "{data}"
+'''
+
+
+def test_journal_asks_only_the_fields_it_needs_and_works_without(tmp_path):
+    data = tmp_path / 'j.json'
+    data.write_bytes(fx('journal-export.json'))
+    argsfile = tmp_path / 'args'
+    for script, narrowed in ((FAKE_JOURNALCTL, True), (OLD_JOURNALCTL, False)):
+        exe = tmp_path / 'journalctl'
+        exe.write_text(script.format(argsfile=argsfile, data=data))
+        exe.chmod(0o755)
+        argsfile.write_text('')
+        res = gather(sources=['journal'], journalctl=str(exe), config=False, enrich=False)
+        assert pids(res) == [12039]
+        st = res['sources'][0]
+        assert st['status'] == 'ok' and st['errors'] == 0 and not any('output-fields' in m for m in st['messages'])
+        assert ('--output-fields=MESSAGE,_TRANSPORT' in argsfile.read_text()) == narrowed
+
+
 def test_journal_failure_is_reported(tmp_path):
     exe = tmp_path / 'journalctl'
     exe.write_text('#!/bin/sh\necho "No journal files were found." >&2\nexit 1\n')

@@ -166,6 +166,7 @@ CASES = [
     # --- oom_facts ---------------------------------------------------------------------------------
     ("oom_facts", "range", {"max_events": -1}, "max_events: -1 is out of range (allowed: 0..100000)"),
     ("oom_facts", "range", {"workers": 65}, "workers: 65 is out of range (allowed: 0..64)"),
+    ("oom_facts", "type", {"priority": "idle"}, "value of priority must be one of: low, normal"),
     ("oom_facts", "type", {"since": "banana"}, "cannot read time 'banana'"),
     ("oom_facts", "bounds", {"since": "9" * 400 + "d"}, "since: 401 bytes long; at most 64"),
     ("oom_facts", "bounds", {"since": "9" * 40}, "since: a number of 40 digits is out of range"),

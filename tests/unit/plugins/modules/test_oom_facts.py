@@ -105,6 +105,22 @@ def test_thorough_and_workers_reach_the_scan(tmp_path, monkeypatch, capsys, thor
     assert [e['killed_pid'] for e in oom['events']] == [None, 12039]
 
 
+def test_defaults_one_worker_low_priority(tmp_path, monkeypatch, capsys):
+    # a file large enough to split: still one process unless workers asks for more
+    monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
+    monkeypatch.setattr(oom_sources, 'PARALLEL_MIN_BYTES', 1)
+    log = tmp_path / 'kern.log'
+    with open(os.path.join(FIXTURES, 'dmesg-6.18-memcg-v1-own-limit.log'), 'rb') as f:
+        log.write_bytes(f.read())
+    rc, out = run_module({'sources': ['files'], 'paths': [str(log)], 'gather_config': False, 'enrich': False}, capsys)
+    assert rc == 0
+    assert out['ansible_facts']['oom']['sources'][0]['workers'] == 1
+    assert out['priority']['requested'] == 'low' and 'nice' in out['priority']['applied']
+    rc, out = run_module({'sources': ['files'], 'paths': [str(log)], 'gather_config': False, 'enrich': False,
+                          'priority': 'normal'}, capsys)
+    assert rc == 0 and out['priority'] == {'requested': 'normal', 'applied': [], 'messages': []}
+
+
 def test_bad_thorough_is_rejected(capsys):
     rc, out = run_module({'sources': ['files'], 'paths': ['/x'], 'thorough': 'sometimes'}, capsys)
     assert rc == 1 and 'thorough' in out['msg']

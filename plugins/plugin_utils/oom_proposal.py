@@ -161,6 +161,10 @@ def _protect(host, events, opts, defaults):
             host.decline(name, '%s is protected now (oom_score_adj %s)' % (
                 name, ', '.join(sorted(set(str(p.get('oom_score_adj')) for p in procs)))), kills, rule)
             continue
+        if systemd is False and not procs:
+            host.decline(name, '%s does not run here now, and without systemd the role sets only the live oom_score_adj '
+                               'of running processes' % name, kills, rule)
+            continue
         units = sorted(set(u for u in (unit_of(e.get('task_memcg')) for e in kills) if u and u.endswith('.service')))
         evidence = ['%s OOM-killed %d time(s) (%s)' % (name, len(kills), ', '.join(_ids(kills)))] if kills else []
         evidence += ['%s (pid %s) runs with oom_score_adj %s now' % (name, p.get('pid'), p.get('oom_score_adj'))
@@ -234,6 +238,9 @@ def _limit_for_killers(host, events, opts, growing):
                          % (_mib(peak), HEADROOM_PERCENT, _mib(max_kb), MAX_SHARE_PERCENT, _mib(total)), seen)
             continue
         live = _live(record, path)
+        if live is None and (not unit or record.get('systemd_running') is False):
+            host.decline(subject, 'the cgroup is not on the host now (nothing to limit)', seen)
+            continue
         if live and live.get('limit_kb') and live['limit_kb'] <= max_kb:
             host.decline(subject, 'it has a limit of %s now, at or below the %s the peaks would give: nothing new'
                          % (_mib(live['limit_kb']), _mib(max_kb)), seen)
@@ -291,7 +298,7 @@ def _raise_limit(host, events, opts, growing):
             continue
         limit = max(limits)
         new_kb = _with_headroom(limit)
-        if live is None and not unit:
+        if live is None and (not unit or record.get('systemd_running') is False):
             host.decline(subject, 'the cgroup is not on the host now (nothing to raise)', kills, rule)
             continue
         if live and live.get('limit_kb') and live['limit_kb'] >= new_kb:

@@ -281,7 +281,7 @@ def _raise_limit(host, events, opts, growing):
         kills = by_cgroup[path]
         unit = _unit_cgroup(path)
         subject = unit or path
-        rule = 'cgroup_limit_repeated'
+        rule = ('cgroup_limit_repeated', path)
         if len(kills) < opts['repeat_threshold']:
             host.decline(subject, '%d kill at its limit: fewer than the %d that make a pattern (diagnosis_repeat_threshold)'
                          % (len(kills), opts['repeat_threshold']), kills)

@@ -153,9 +153,9 @@ def _markdown_proposal(proposal):
             out.append('... and %d more in report.html.' % (len(proposal['items']) - MAX_MD_PROPOSALS))
         out.append('')
     if proposal['not_proposed']:
-        out.append('Not proposed: %s.' % '; '.join('%s on %d host(s): %s' % (md(n['subject']), n['hosts_count'],
-                                                                            md(n['reason']))
-                                                   for n in proposal['not_proposed'][:3])
+        declined = ['%s on %d host(s): %s' % (md(n['subject']), n['hosts_count'], md(n['reason']))
+                    for n in proposal['not_proposed'][:3]]
+        out.append('Not proposed: %s.' % '; '.join(declined)
                    + (' (%d more in report.html)' % (len(proposal['not_proposed']) - 3)
                       if len(proposal['not_proposed']) > 3 else ''))
         out.append('')
@@ -171,8 +171,8 @@ def render_proposal(report):
     """proposal.yml: one variable, hardening_proposal (keyed by inventory host), the role's own variables;
     each item's why in comments above it (for the review), the data itself dumped by PyYAML's safe dumper."""
     proposal = report.get('proposal') or {'hosts': {}, 'items': [], 'not_proposed': []}
-    out = ['# The hardening proposal of %s (oomkit.linux.diagnosis, %s).' % (_comment(report['title']),
-                                                                            _comment(report['generated_at'])),
+    title, when = _comment(report['title']), _comment(report['generated_at'])
+    out = ['# The hardening proposal of %s (oomkit.linux.diagnosis, %s).' % (title, when),
            '# Review it, then: ansible-playbook oomkit.linux.harden -i INVENTORY -e @proposal.yml --check --diff',
            '# Each host gets its own entry, merged with the hardening role\'s other variables.', '#']
     for item in proposal['items']:

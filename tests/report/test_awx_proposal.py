@@ -102,9 +102,12 @@ def _changed(events):
         if not res.get('changed') or 'results' in res:
             continue
         item = res.get('item')
-        what = (item.get('path') or item.get('name') or json.dumps(item, sort_keys=True)) if isinstance(item, dict) \
-            else 'settings %s' % ','.join(sorted(k for k, v in (res.get('settings') or {}).items()
-                                              if isinstance(v, dict) and v.get('status') == 'changed'))
+        if isinstance(item, dict):
+            what = item.get('path') or item.get('name') or json.dumps(item, sort_keys=True)
+        else:
+            settings = res.get('settings') or {}
+            what = 'settings %s' % ','.join(sorted(k for k, v in settings.items()
+                                                   if isinstance(v, dict) and v.get('status') == 'changed'))
         out[(data.get('task_action'), what)] = res
     return out
 

@@ -22,13 +22,15 @@ baseline (``hardening_sysctl_baseline`` default in roles/hardening/meta/argument
 priority switch and its bounds the sysctl knob table (``sysctl.KNOBS``), the services the role protects
 by default its ``hardening_protected_services`` default, sizes the size grammar (``sizes``); every host's
 entry is then checked by the hardening role's own validation (``hardening_plan.host_query``), so a
-proposal that the role would refuse is never written. The sizing rules (headroom, memory.high, the
+proposal that the role would refuse is never written, and no proposed string can hold a template
+(SAFE_TEXT), since proposal.yml and the AWX artifact become extra vars. The sizing rules (headroom, memory.high, the
 room a raise needs) are this module's own facts.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import format_size
 from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import KNOBS, QOS_SYSCTL
@@ -44,6 +46,11 @@ ROUND_KB = 1024              # proposed sizes are whole MiB
 MAX_ITEM_EVENT_IDS = 10
 
 CONFIDENCES = ('high', 'medium', 'low')
+
+# Every string of a proposed value (a unit, a cgroup path, a process name) comes from a log or the host, and
+# proposal.yml and the AWX artifact become extra vars, which Ansible templates: a value that could hold a
+# template ('{{', '{%'), a quote or a space is not proposed. Unit names and cgroup paths of real services fit.
+SAFE_TEXT = re.compile(r'^[A-Za-z0-9_.:@/+-]+$')
 
 # The variables a proposal entry may hold: the hardening role's list of what it accepts in hardening_proposal.
 PROPOSAL_VARIABLES = hardening_plan.PROPOSAL_VARIABLES
@@ -430,12 +437,20 @@ def _entry(items):
     return entry
 
 
-def _check_entry(name, entry):
-    """The hardening role's own validation of one host's entry (no host needed)."""
+def _unsafe(value):
+    """The first string in a proposed value that a proposal may not carry, or None."""
+    texts = [value] if isinstance(value, str) else list(value.values()) if isinstance(value, dict) else []
+    for text in texts:
+        if isinstance(text, str) and not SAFE_TEXT.match(text):
+            return text
+    return None
+
+
+def _role_refuses(entry):
+    """The hardening role's own validation of an entry (no host needed): its message, or None."""
     config = dict((k[len('hardening_'):], v) for k, v in entry.items())
     query = hardening_plan.host_query(config)  # the entry as the role's own values
-    if query.get('failed'):
-        raise ValueError('the proposal for %s does not pass the hardening role\'s validation: %s' % (name, query['msg']))
+    return query['msg'] if query.get('failed') else None
 
 
 def host_proposal(record, events, opts, finding_ids=None, defaults=None):
@@ -453,6 +468,15 @@ def host_proposal(record, events, opts, finding_ids=None, defaults=None):
     # one proposal per role variable entry: a cgroup both limit rules name keeps the first (the larger)
     seen, items = set(), []
     for item in host.items:
+        unsafe = _unsafe(item['value'])
+        refused = None if unsafe else _role_refuses(_entry([item]))
+        if unsafe or refused:
+            host.not_proposed.append({
+                'subject': item['subject'], 'event_ids': item['event_ids'], 'finding': item['finding'],
+                'reason': ('%r holds characters a proposal does not carry (a log is not trusted: only letters, digits '
+                           'and _ . : @ / + -)' % unsafe) if unsafe else
+                          'the hardening role would refuse it: %s' % refused})
+            continue
         key = (item['variable'], json.dumps(item['value'].get('unit') or item['value'].get('path') or item['value'],
                                             sort_keys=True) if isinstance(item['value'], dict) else item['value'])
         if item['variable'] == 'hardening_sysctl_extra':
@@ -462,8 +486,12 @@ def host_proposal(record, events, opts, finding_ids=None, defaults=None):
         seen.add(key)
         items.append(item)
     entry = _entry(items)
-    if entry:
-        _check_entry(record['name'], entry)
+    refused = _role_refuses(entry) if entry else None
+    if refused:  # items that pass alone but not together: nothing for this host, and why
+        host.not_proposed += [{'subject': i['subject'], 'event_ids': i['event_ids'], 'finding': i['finding'],
+                               'reason': 'the hardening role would refuse the host\'s proposal: %s' % refused}
+                              for i in items]
+        items, entry = [], {}
     return items, host.not_proposed, entry
 
 

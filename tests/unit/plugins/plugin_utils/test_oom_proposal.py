@@ -181,15 +181,28 @@ def hostile_report():
     return report([HOSTILE + 'h'], [result], [systemd_probe(systemd=False, cgroups={path: {'usage_kb': 1, 'limit_kb': 65536}})])
 
 
+def test_a_name_from_a_log_that_could_be_a_template_is_never_proposed():
+    """proposal.yml and the AWX artifact become extra vars, which Ansible templates."""
+    for path in ("/system.slice/{{ lookup('pipe', 'id') }}.service", '/a b', '/%s' % HOSTILE):
+        result = with_memory(config_only(events=limit_kills(path)))
+        rep = report(['h'], [result], [systemd_probe(systemd=False, cgroups={path: {'usage_kb': 1, 'limit_kb': 65536}})])
+        assert rep['proposal']['hosts'] == {} and rep['proposal']['items'] == [], path
+        assert 'holds characters a proposal does not carry' in rep['proposal']['not_proposed'][0]['reason'], path
+        assert '{{' not in R.render(rep, 'proposal').split('hardening_proposal:')[1]
+
+
 def test_outputs_escape_what_comes_from_logs_and_proposal_yml_loads_back():
     rep = hostile_report()
-    assert rep['proposal']['items'], rep['proposal']
+    assert rep['proposal']['not_proposed'][0]['subject'].startswith('<script>'), rep['proposal']
     page = R.render(rep, 'html')
-    assert '<script>' not in page and 'id="proposal"' in page
+    assert '<script>' not in page and 'id="not-proposed"' in page and '&lt;script&gt;alert(1)' in page
     text = R.render(rep, 'markdown')
     assert '<script>' not in text and '## Hardening proposal' in text
+    good = with_memory(config_only(events=limit_kills('/app')))
+    rep = report(['h1'], [good], [systemd_probe(systemd=False, cgroups={'/app': {'usage_kb': 1, 'limit_kb': 65536}})])
+    assert 'id="proposal"' in R.render(rep, 'html')
     data = yaml.safe_load(R.render(rep, 'proposal'))
-    assert data == {'hardening_proposal': rep['proposal']['hosts']}
+    assert data == {'hardening_proposal': rep['proposal']['hosts']} and data['hardening_proposal']
     json.dumps(R.render(rep, 'json'))
 
 

@@ -471,11 +471,13 @@ def host_proposal(record, events, opts, finding_ids=None, defaults=None):
         unsafe = _unsafe(item['value'])
         refused = None if unsafe else _role_refuses(_entry([item]))
         if unsafe or refused:
-            host.not_proposed.append({
-                'subject': item['subject'], 'event_ids': item['event_ids'], 'finding': item['finding'],
-                'reason': ('%r holds characters a proposal does not carry (a log is not trusted: only letters, digits '
-                           'and _ . : @ / + -)' % unsafe) if unsafe else
-                          'the hardening role would refuse it: %s' % refused})
+            if unsafe:
+                reason = ('%r holds characters a proposal does not carry (a log is not trusted: only letters, digits '
+                          'and _ . : @ / + -)' % unsafe)
+            else:
+                reason = 'the hardening role would refuse it: %s' % refused
+            host.not_proposed.append({'subject': item['subject'], 'event_ids': item['event_ids'],
+                                      'finding': item['finding'], 'reason': reason})
             continue
         key = (item['variable'], json.dumps(item['value'].get('unit') or item['value'].get('path') or item['value'],
                                             sort_keys=True) if isinstance(item['value'], dict) else item['value'])

@@ -33,7 +33,7 @@ options:
     type: dict
   host:
     description:
-      - The inventory host planned for. Its entry of C(proposal) (the role's O(hardening_proposal), as
+      - The inventory host planned for. Its entry of C(proposal) (the role variable C(hardening_proposal), as
         C(oomkit.linux.diagnosis) writes it to C(proposal.yml)) is checked and merged with the other variables.
     type: str
 """

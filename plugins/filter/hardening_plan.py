@@ -31,6 +31,11 @@ options:
   host_info:
     description: The registered result of M(oomkit.linux.oom_host_info) run with the query's arguments.
     type: dict
+  host:
+    description:
+      - The inventory host planned for. Its entry of C(proposal) (the role variable C(hardening_proposal), as
+        C(oomkit.linux.diagnosis) writes it to C(proposal.yml)) is checked and merged with the other variables.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -58,7 +63,8 @@ _value:
       C(sysctls).
     - With O(host_info), the plan. It has C(failed), C(msg) (when failed), C(host) (what was found), C(sysctl)
       (the settings, or null), C(units), C(processes) and C(cgroups) (the calls), C(processes_ok) (the selections
-      that need no call) and C(skipped) (C(item) and C(reason) of each thing not done).
+      that need no call), C(skipped) (C(item) and C(reason) of each thing not done) and C(proposal) (the host's
+      entry of the proposal as merged, or null).
   type: dict
 """
 
@@ -68,13 +74,14 @@ from ansible_collections.oomkit.linux.plugins.plugin_utils.hardening_plan import
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report import to_plain
 
 
-def hardening_plan(config, host_info=None):
+def hardening_plan(config, host_info=None, host=None):
     if not isinstance(config, dict):
         raise AnsibleFilterError("hardening_plan needs the role configuration as a mapping")
     config = to_plain(config)
+    host = None if host is None else str(host)
     if host_info is None:
-        return host_query(config)
-    return plan(config, to_plain(host_info))
+        return host_query(config, host)
+    return plan(config, to_plain(host_info), host)
 
 
 class FilterModule(object):

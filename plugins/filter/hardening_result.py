@@ -68,7 +68,8 @@ _value:
       (C(sysctl) per key with C(live_before), C(live_after), C(persisted_before), C(persisted_after); C(units) per
       unit with C(dropin), C(settings), C(live), C(restarted); C(processes) as a list of C(pid), C(comm), C(before),
       C(after), C(role); C(cgroups) per path with C(created), C(removed), C(settings), C(moved)), C(restart_required)
-      (unit names), C(skipped) (C(item) and C(reason)), C(already_ok), C(module_calls) and C(host).
+      (unit names), C(skipped) (C(item) and C(reason)), C(already_ok), C(module_calls), C(host) and C(proposal) (the host's entry of
+      C(hardening_proposal) as merged, or null).
     - With O(stats=true), the summary - C(changed), C(restart_required), C(skipped) (a count), C(module_calls).
   type: dict
 """

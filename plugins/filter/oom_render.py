@@ -6,11 +6,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: oom_render
-short_description: Render an OOM fleet report as JSON, Markdown, HTML or a Prometheus textfile
+short_description: Render an OOM fleet report as JSON, Markdown, HTML, a Prometheus textfile or proposal.yml
 version_added: 1.1.0
 author: oomkit maintainers (@oomkit)
 description:
-  - Turns the report built by P(oomkit.linux.oom_report#filter) into one of four documents.
+  - Turns the report built by P(oomkit.linux.oom_report#filter) into one of five documents.
   - V(json) - the report itself, indented, keys sorted (stable, versioned schema).
   - V(markdown) - the fleet in one screen for a ticket - counts, kills by cause, the most killed processes,
     units and cgroups, groups, hosts, the ten most severe findings; no link.
@@ -24,6 +24,10 @@ description:
     C(oomkit_diagnosis_host_up{host}), C(oomkit_diagnosis_host_state{host,state}) (a state set - every state, 1 for
     the current one) and C(oomkit_diagnosis_last_run_timestamp_seconds). No label set changes when a host's
     state or findings change.
+  - V(proposal) - C(proposal.yml), the hardening proposal - one variable C(hardening_proposal) keyed by inventory
+    host, each entry the R(oomkit.linux.hardening role,ansible_collections.oomkit.linux.hardening_role)'s own
+    variables, every item's evidence and confidence in comments; for
+    C(ansible-playbook oomkit.linux.harden -e @proposal.yml --check --diff).
   - Process names, cgroup paths and every other string that comes from a log are attacker-controlled; each
     format escapes them (HTML entities, Markdown escapes, Prometheus label escapes).
 options:
@@ -35,7 +39,7 @@ options:
     description: The document to produce.
     type: str
     required: true
-    choices: [json, markdown, html, prometheus]
+    choices: [json, markdown, html, prometheus, proposal]
 """
 
 EXAMPLES = r"""

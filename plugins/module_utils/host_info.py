@@ -242,8 +242,8 @@ def _kb(value):
 
 def cgroup_usage(fs, hierarchy, path, page):
     """Usage, own limit and OOM counters of one cgroup; the path as logs show it or a full host path."""
-    entry = {"exists": False, "path": None, "usage": None, "limit": None, "usage_kb": None, "limit_kb": None,
-             "peak": None, "failcnt": None, "oom_kills": None, "effective_limit": None, "limited_by": None, "error": None}
+    entry = {"exists": False, "path": None, "matched": None, "usage": None, "limit": None, "usage_kb": None,
+             "limit_kb": None, "peak": None, "failcnt": None, "oom_kills": None, "effective_limit": None, "limited_by": None, "error": None}
     if hierarchy is None:
         entry["error"] = "no memory cgroup controller here"
         return entry
@@ -264,7 +264,21 @@ def cgroup_usage(fs, hierarchy, path, page):
         return entry
     entry["path"] = cg.host_path
     if not fs.isdir(cg.host_path):
-        return entry
+        # A container that reads its host's kernel log sees the host's cgroup paths
+        # (/machine.slice/libpod-ID.scope/system.slice/x.service) and its own hierarchy below its namespace's
+        # root: the longest tail of the path that exists here is the same cgroup.
+        parts = [p for p in text.strip("/").split("/") if p]
+        for start in range(1, len(parts)):
+            try:
+                tail = resolve_path(fs, hierarchy, "/".join(parts[start:]), allow_systemd_managed=True)
+            except CgroupError:
+                continue
+            if fs.isdir(tail.host_path):
+                cg = tail
+                entry["path"], entry["matched"] = cg.host_path, "/" + "/".join(parts[start:])
+                break
+        else:
+            return entry
     usage_file, limit_file = ("memory.usage_in_bytes", "memory.limit_in_bytes") if hierarchy.version == V1 \
         else ("memory.current", "memory.max")
     try:

@@ -138,6 +138,7 @@ def host_config(root='/'):
         'vmstat_oom_kill': vmstat.get('oom_kill'),
         'mem_total_kb': meminfo.get('MemTotal'),
         'swap_total_kb': meminfo.get('SwapTotal'),
+        'mem_available_kb': meminfo.get('MemAvailable'),
         'cgroups_with_oom': cgroups,
         'cgroups_truncated': truncated,
     }

@@ -498,6 +498,9 @@ ansible_facts:
             swap_total_kb:
               description: SwapTotal.
               type: int
+            mem_available_kb:
+              description: MemAvailable (what the diagnosis's hardening proposal counts as room for a raised limit).
+              type: int
             cgroups_with_oom:
               description: Memory cgroups with non-zero OOM counters (v1 C(memory.oom_control), v2 C(memory.events)), with their limit.
               type: list

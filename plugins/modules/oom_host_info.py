@@ -398,6 +398,11 @@ cgroups:
     path:
       description: Its directory.
       type: str
+    matched:
+      description:
+        - The tail of the given path that was found here, when the path itself was not; null otherwise. A container
+          that reads its host's kernel log sees the host's cgroup paths, and its own hierarchy starts below them.
+      type: str
     usage:
       description: Memory usage in bytes.
       type: int

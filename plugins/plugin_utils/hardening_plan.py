@@ -41,6 +41,12 @@ PROCESS_KEYS = SELECTOR_KEYS + ("value", "include_children")
 UNIT_OPTIONS = tuple(s.option for s in SETTINGS)
 CGROUP_OPTIONS = ("path", "state", "max", "swap_max", "high", "low", "min", "oom_group", "oom_kill_disable",
                   "swappiness", "soft_limit", "qos_level", "force", "allow_systemd_managed")
+# The role variables a host's entry of hardening_proposal may hold (what the diagnosis proposes,
+# plugin_utils/oom_proposal.py): lists are appended to the role's own, hardening_sysctl_extra is merged over
+# the role's (the proposal's value wins for a key both set), hardening_memcg_qos_enable replaces the role's.
+# Nothing that widens what the role may do (hardening_sysctl_allow_any) can come from a proposal.
+PROPOSAL_VARIABLES = ("hardening_protected_services_extra", "hardening_unit_limits", "hardening_cgroups",
+                      "hardening_sysctl_extra", "hardening_memcg_qos_enable")
 
 
 class PlanError(ValueError):
@@ -49,8 +55,9 @@ class PlanError(ValueError):
 
 # --- the role variables, through the role's argument spec ---------------------------------------
 
-def typed_config(cfg):
-    """The role variables (without their ``hardening_`` prefix) in the types of meta/argument_specs.yml.
+def typed_config(cfg, host=None):
+    """The role variables (without their ``hardening_`` prefix) in the types of meta/argument_specs.yml,
+    with ``host``'s entry of ``hardening_proposal`` merged in (see merge_proposal).
 
     The one conversion of AWX survey strings: role_args applies the role's own argument spec with
     ansible-core's validator (blank optional answers mean "not set"). Values already converted
@@ -65,7 +72,70 @@ def typed_config(cfg):
     except role_args.RoleArgsError as err:
         raise PlanError(str(err))
     typed = dict((k[len(PREFIX):], v) for k, v in values.items())
+    typed = merge_proposal(typed, typed.pop("proposal", None), host)
     typed[_TYPED] = True
+    return typed
+
+
+def merge_proposal(typed, proposal, host):
+    """``typed`` (the converted role variables) with ``host``'s entry of ``hardening_proposal`` merged in.
+
+    The entry is checked on its own first, with errors that name it (``hardening_proposal[web1]:
+    hardening_unit_limits #1 memory_max: ...``): only PROPOSAL_VARIABLES, each converted by its own spec,
+    its units, cgroups, protected services and sysctl names checked as the role checks its own. Then lists
+    are appended, hardening_sysctl_extra merged over the role's, hardening_memcg_qos_enable replaced.
+    """
+    typed = dict(typed, proposal_applied=None)
+    if role_args.is_blank(proposal) or proposal == {}:
+        return typed
+    if not isinstance(proposal, dict):
+        raise PlanError("hardening_proposal must be a mapping of inventory host to role variables (proposal.yml of "
+                        "oomkit.linux.diagnosis), not %r" % (proposal,))
+    if host is None:
+        raise PlanError("hardening_proposal is set but the plan was not told the inventory host (the role passes it)")
+    entry = proposal.get(str(host))
+    if entry is None or entry == {}:
+        return typed
+    where = "hardening_proposal[%s]" % host
+    if not isinstance(entry, dict):
+        raise PlanError("%s must be a mapping of role variables, not %r" % (where, entry))
+    unknown = sorted(set(entry) - set(PROPOSAL_VARIABLES))
+    if unknown:
+        raise PlanError("%s: %s %s not taken from a proposal (it may set %s)" % (
+            where, ", ".join(str(u) for u in unknown), "is" if len(unknown) == 1 else "are", ", ".join(PROPOSAL_VARIABLES)))
+    spec = role_args.load_spec(ROLE)
+    given = {}
+    for name in PROPOSAL_VARIABLES:
+        if name not in entry:
+            continue
+        try:
+            given[name[len(PREFIX):]] = role_args.convert_option("%s.%s" % (where, name), spec[name], entry[name])
+        except role_args.RoleArgsError as err:
+            raise PlanError(str(err))
+    try:
+        # the checks the role makes of its own values, on the entry alone (so that the error names it)
+        default_adj = bounded(typed["protect_oom_score_adjust"], "hardening_protect_oom_score_adjust", ADJ_MIN, ADJ_MAX)
+        normalize_protected(given.get("protected_services_extra") or [], default_adj, "hardening_protected_services_extra")
+        _check_unit_limits(given.get("unit_limits") or [])
+        _check_cgroups(given.get("cgroups") or [])
+        names = [sysctl_name(k, "hardening_sysctl_extra") for k in (given.get("sysctl_extra") or {})]
+        check_sysctl_allowed(names, "hardening_sysctl_extra", typed)
+        for key, value in (given.get("sysctl_extra") or {}).items():
+            if role_args.is_blank(value):
+                raise PlanError("hardening_sysctl_extra: %s has no value (a proposal sets values, it drops none)" % key)
+        if not role_args.is_blank(given.get("memcg_qos_enable")):
+            nested_int(given["memcg_qos_enable"], "hardening_memcg_qos_enable", 0, 2)
+    except PlanError as err:
+        raise PlanError("%s: %s" % (where, err))
+    for key, value in given.items():
+        if key == "sysctl_extra":
+            typed[key] = dict(typed[key], **value)
+        elif key == "memcg_qos_enable":
+            if not role_args.is_blank(value):
+                typed[key] = value
+        else:
+            typed[key] = list(typed[key]) + list(value)
+    typed["proposal_applied"] = dict((PREFIX + k, v) for k, v in given.items())
     return typed
 
 
@@ -226,9 +296,9 @@ def check_sysctl_allowed(names, option, cfg):
                         % (option, ", ".join(foreign), "is" if len(foreign) == 1 else "are", ", ".join(sorted(KNOBS))))
 
 
-def read_config(cfg):
+def read_config(cfg, host=None):
     """Everything the configuration says, validated; PlanError for bad input."""
-    cfg = typed_config(cfg)
+    cfg = typed_config(cfg, host)
     default_adj = bounded(cfg["protect_oom_score_adjust"], "hardening_protect_oom_score_adjust", ADJ_MIN, ADJ_MAX)
     protected = []
     if cfg["protect"]:
@@ -269,10 +339,11 @@ def read_config(cfg):
             "sysctls": sorted(names), "calls": calls, "selections": selections}
 
 
-def host_query(cfg):
-    """The arguments of the oom_host_info run the plan needs, or {"failed": True, "msg": ...}."""
+def host_query(cfg, inventory_host=None):
+    """The arguments of the oom_host_info run the plan needs, or {"failed": True, "msg": ...}.
+    ``inventory_host`` is the host whose entry of hardening_proposal applies."""
     try:
-        read = read_config(cfg)
+        read = read_config(cfg, inventory_host)
         # the rest of the validation that needs no host, so that bad input fails before the host is asked
         plan_sysctl(read["config"], None, [])
         _check_unit_limits(read["limits"])
@@ -566,10 +637,11 @@ def plan_cgroups(host, skipped, cgroups):
     return calls
 
 
-def plan(cfg, info):
-    """The role's plan for one host from its configuration and its oom_host_info result."""
+def plan(cfg, info, inventory_host=None):
+    """The role's plan for one host from its configuration and its oom_host_info result (``inventory_host``:
+    the host whose entry of hardening_proposal applies)."""
     try:
-        read = read_config(cfg)
+        read = read_config(cfg, inventory_host)
         host = host_view(info, read)
         selections = read["selections"]
         found = (info.get("processes") or []) if isinstance(info, dict) else []
@@ -585,7 +657,8 @@ def plan(cfg, info):
         if not systemd and read["protected"]:
             skipped.append({"item": "OOMScoreAdjust= drop-ins of the protected services",
                             "reason": "systemd is not the service manager here; running processes get the live value only"})
-        result = {"host": host, "skipped": skipped, "failed": False, "options": role_options(read["config"])}
+        result = {"host": host, "skipped": skipped, "failed": False, "options": role_options(read["config"]),
+                  "proposal": read["config"]["proposal_applied"]}
         result["sysctl"] = plan_sysctl(read["config"], host, skipped)
         result["units"] = plan_units(host, systemd, skipped, read["protected"], read["limits"])
         result["processes"], result["processes_ok"] = plan_processes(host, systemd, skipped, read, matches)
@@ -681,6 +754,7 @@ def result(plan_value, sysctl=None, units=None, processes=None, cgroups=None, ch
         "already_ok": list(plan_value.get("processes_ok") or []),
         "module_calls": module_calls,
         "host": plan_value.get("host"),
+        "proposal": plan_value.get("proposal"),
     }
 
 

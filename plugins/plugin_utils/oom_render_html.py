@@ -5,7 +5,8 @@
 
 Fleet overview first (kills per cause per day as stacked bars in inline SVG, top killed processes,
 units and cgroups, hosts ranked, per-group breakdown), then the findings (one per problem), then the
-newest kills, then every host in collapsed <details> sections, fifty hosts to a section. No script,
+hardening proposal, then the newest kills, then every host in collapsed <details> sections, fifty hosts
+to a section. No script,
 no external asset (a Content-Security-Policy forbids both), every value escaped: process names,
 cgroup paths and host names come from logs and inventories and are attacker-controlled.
 """
@@ -211,6 +212,60 @@ def _findings(report):
     return out
 
 
+MAX_PROPOSAL_ROWS = 200
+
+
+def _value_html(value):
+    if isinstance(value, dict):
+        return '<br>'.join('<code>%s: %s</code>' % (h(k), h(v)) for k, v in value.items())
+    return '<code>%s</code>' % h(value)
+
+
+def _proposal(report):
+    """The hardening proposal: each item with its hosts, value, evidence and confidence, then the host groups
+    that share one proposal, then what was not proposed and why."""
+    proposal = report.get('proposal')
+    out = ['<h2 id="proposal-title">Hardening proposal</h2>']
+    if not proposal:
+        return out + ['<p>No proposal in this report (a partial report: the merge makes it).</p>']
+    out.append('<p>In <code>proposal.yml</code> next to this file, variable <code>hardening_proposal</code> (keyed by '
+               'inventory host): review it, then <code>ansible-playbook oomkit.linux.harden -e @proposal.yml --check '
+               '--diff</code>. Nothing has been changed on any host.</p>')
+    if proposal['items']:
+        rows = []
+        for item in proposal['items'][:MAX_PROPOSAL_ROWS]:
+            hosts = item['hosts']
+            shown = ', '.join(h(x) for x in hosts[:MAX_FINDING_HOSTS])
+            if len(hosts) > MAX_FINDING_HOSTS:
+                shown += (' <details><summary>and %d more</summary>%s</details>'
+                          % (len(hosts) - MAX_FINDING_HOSTS, h(', '.join(hosts[MAX_FINDING_HOSTS:]))))
+            evidence = '<ul class="evidence">%s</ul>' % ''.join('<li>%s</li>' % h(e) for e in item['evidence'])
+            rows.append((h(item['id']), h(item['confidence']), '<b>%s</b>%s' % (h(item['title']), evidence),
+                         '<code>%s</code><br>%s' % (h(item['variable']), _value_html(item['value'])),
+                         '<b>%d</b>: %s' % (item['hosts_count'], shown),
+                         h(', '.join(item['event_ids']) or None) + (' (%s)' % h(item['finding']) if item['finding'] else '')))
+        out.append(_table('proposal', ('id', 'confidence', 'proposal', 'variable', 'hosts', 'events'), rows))
+        if len(proposal['items']) > MAX_PROPOSAL_ROWS:
+            out.append('<p class="muted">The first %d of %d proposals; report.json has all.</p>'
+                       % (MAX_PROPOSAL_ROWS, len(proposal['items'])))
+        groups = proposal['groups']
+        out.append('<p>%d host(s) in %d group(s) with the same proposal: %s</p>' % (
+            proposal['summary']['hosts_with_proposal'], len(groups), '; '.join(
+                '%s%s' % (', '.join(h(x) for x in g['hosts'][:MAX_FINDING_HOSTS]),
+                          ' and %d more' % (len(g['hosts']) - MAX_FINDING_HOSTS) if len(g['hosts']) > MAX_FINDING_HOSTS else '')
+                for g in groups[:20])))
+    else:
+        out.append('<p>No proposal.</p>')
+    if proposal['not_proposed']:
+        out.append('<h3>Not proposed</h3><ul id="not-proposed">')
+        for entry in proposal['not_proposed'][:MAX_PROPOSAL_ROWS]:
+            out.append('<li><b>%s</b> on %d host(s) (%s): %s%s</li>' % (
+                h(entry['subject']), entry['hosts_count'], h(', '.join(entry['hosts'][:MAX_FINDING_HOSTS])),
+                h(entry['reason']), ' [%s]' % h(', '.join(entry['event_ids'])) if entry['event_ids'] else ''))
+        out.append('</ul>')
+    return out
+
+
 def _host_section(record, events):
     sysctl = record.get('sysctl') or {}
     summary = '%s <span class="muted">%s, %d kill(s)%s, %d finding(s)</span> %s' % (
@@ -310,6 +365,7 @@ def render_html(report):
     out.append('</div>')
     out += _overview(report)
     out += _findings(report)
+    out += _proposal(report)
 
     out.append('<h2 id="kills-title">Newest kills</h2>')
     if report['events']:

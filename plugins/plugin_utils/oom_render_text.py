@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, oomkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet report as JSON, Markdown (a ticket: the fleet in one screen) and a Prometheus textfile.
+"""The fleet report as JSON, Markdown (a ticket: the fleet in one screen), a Prometheus textfile and the
+hardening proposal's proposal.yml.
 
 Every string from a log is attacker-controlled: Markdown gets entities and backslash escapes (and no
 link can form), Prometheus label values get the exposition format's escapes.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import html
 import json
 import re
+
+import yaml
 
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import USERSPACE_KILLERS
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_findings import RULES
@@ -111,6 +114,7 @@ def render_markdown(report):
             out.append('| %s | %s | %d: %s | %s |' % (f['id'], f['severity'], f['hosts_count'], _names(f['hosts'], 3),
                                                       md(f['title'])))
         out.append('')
+    out += _markdown_proposal(report.get('proposal'))
     if s['unreachable_hosts'] or s['failed_hosts']:
         out.append('Not diagnosed: %s%s.' % (
             '%d unreachable (%s)' % (len(s['unreachable_hosts']), _names(s['unreachable_hosts'])) if s['unreachable_hosts'] else '',
@@ -119,6 +123,69 @@ def render_markdown(report):
         out.append('')
     out.append('Every finding, host and kill: report.html and report.json, written next to this file.')
     return '\n'.join(out) + '\n'
+
+
+MAX_MD_PROPOSALS = 8
+
+
+def _value_text(value):
+    if isinstance(value, dict):
+        return ', '.join('%s=%s' % (k, v) for k, v in value.items())
+    return str(value)
+
+
+def _markdown_proposal(proposal):
+    """The hardening proposal: one line per item (what, where, how sure, why), then what was not proposed."""
+    if not proposal or not (proposal['items'] or proposal['not_proposed']):
+        return []
+    out = ['## Hardening proposal', '',
+           '%d proposal(s) for %d host(s), in proposal.yml next to this file (variable hardening_proposal, for '
+           '`ansible-playbook oomkit.linux.harden -e @proposal.yml --check --diff`).' % (
+               len(proposal['items']), proposal['summary']['hosts_with_proposal']), '']
+    if proposal['items']:
+        out += ['| id | confidence | hosts | variable | value | why |', '|---|---|---|---|---|---|']
+        for item in proposal['items'][:MAX_MD_PROPOSALS]:
+            out.append('| %s | %s | %d: %s | %s | %s | %s |' % (
+                item['id'], item['confidence'], item['hosts_count'], _names(item['hosts'], 3), md(item['variable']),
+                md(_value_text(item['value'])), md('; '.join(item['evidence'][:2]))))
+        if len(proposal['items']) > MAX_MD_PROPOSALS:
+            out.append('')
+            out.append('... and %d more in report.html.' % (len(proposal['items']) - MAX_MD_PROPOSALS))
+        out.append('')
+    if proposal['not_proposed']:
+        declined = ['%s on %d host(s): %s' % (md(n['subject']), n['hosts_count'], md(n['reason']))
+                    for n in proposal['not_proposed'][:3]]
+        out.append('Not proposed: %s.' % '; '.join(declined)
+                   + (' (%d more in report.html)' % (len(proposal['not_proposed']) - 3)
+                      if len(proposal['not_proposed']) > 3 else ''))
+        out.append('')
+    return out
+
+
+def _comment(value):
+    """Text for a YAML comment: one line, no control character."""
+    return ''.join(c if c >= ' ' and c != '\x7f' else ' ' for c in str(value))
+
+
+def render_proposal(report):
+    """proposal.yml: one variable, hardening_proposal (keyed by inventory host), the role's own variables;
+    each item's why in comments above it (for the review), the data itself dumped by PyYAML's safe dumper."""
+    proposal = report.get('proposal') or {'hosts': {}, 'items': [], 'not_proposed': []}
+    title, when = _comment(report['title']), _comment(report['generated_at'])
+    out = ['# The hardening proposal of %s (oomkit.linux.diagnosis, %s).' % (title, when),
+           '# Review it, then: ansible-playbook oomkit.linux.harden -i INVENTORY -e @proposal.yml --check --diff',
+           '# Each host gets its own entry, merged with the hardening role\'s other variables.', '#']
+    for item in proposal['items']:
+        out.append('# %s (%s) %s: %s' % (item['id'], item['confidence'], _comment(', '.join(item['hosts'][:10]) + (
+            ' and %d more' % (len(item['hosts']) - 10) if len(item['hosts']) > 10 else '')), _comment(item['title'])))
+        out.extend('#     %s' % _comment(line) for line in item['evidence'][:6])
+    if proposal['not_proposed']:
+        out.append('# Not proposed:')
+        out.extend('#   %s on %d host(s): %s' % (_comment(n['subject']), n['hosts_count'], _comment(n['reason']))
+                   for n in proposal['not_proposed'][:50])
+    out.append(yaml.safe_dump({'hardening_proposal': proposal['hosts']}, default_flow_style=False, sort_keys=False,
+                              allow_unicode=False, width=120).rstrip('\n'))
+    return '---\n' + '\n'.join(out) + '\n'
 
 
 def prom_label(value):

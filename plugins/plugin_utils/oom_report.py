@@ -30,6 +30,7 @@ import gc
 
 from ansible_collections.oomkit.linux.plugins.module_utils.processes import COMM_LEN
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_findings import RULES, fleet_findings, host_observations
+from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_proposal import build_proposal
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import (  # noqa: F401 (re-exported)
     CAUSE_COLOURS, CAUSE_TEXT, CAUSES, SEVERITIES, SEVERITY_RANK, ReportError, as_int, cause_of, epoch, epoch_day,
     epoch_iso, jmespath_search, natural_key, parse_time, to_plain, unit_of, utc_iso)
@@ -37,7 +38,7 @@ from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_hosts impo
     REPORT_EVENT_FIELDS, REPORT_USERSPACE_FIELDS, HOST_STATES, full_event, host_summary, is_summary)
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_render_html import render_html  # noqa: F401
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_render_text import (  # noqa: F401
-    md, prom_label, render_json, render_markdown, render_prometheus)
+    md, prom_label, render_json, render_markdown, render_prometheus, render_proposal)
 
 __all__ = [
     'CAUSES', 'CAUSE_COLOURS', 'CAUSE_TEXT', 'EVENT_FIELDS', 'HOST_STATES', 'REPORT_EVENT_FIELDS',
@@ -379,6 +380,10 @@ def _build(summaries, options, partial, now):
         for host, severity in finding.pop('_host_severity').items():
             host_findings[host].append({'id': finding['id'], 'rule': finding['rule'], 'severity': severity})
 
+    # the hardening proposal: from each host's events, the findings and the live state (its one home:
+    # oom_proposal); a partial report leaves it to the merge, which sees the whole fleet
+    proposal = build_proposal(summaries, by_host, findings, opts) if partial is None else None
+
     records = []
     by_cause = {}
     for record in summaries:
@@ -456,6 +461,7 @@ def _build(summaries, options, partial, now):
         'userspace_events': userspace[-keep:] if keep else [],
         'userspace_events_truncated': len(userspace) > keep,
         'findings': findings,
+        'proposal': proposal,
     }
 
 
@@ -569,7 +575,8 @@ def merge_reports(reports, options=None, now=None):
 # outputs
 # ------------------------------------------------------------------------------------------------
 
-RENDERERS = {'json': render_json, 'markdown': render_markdown, 'html': render_html, 'prometheus': render_prometheus}
+RENDERERS = {'json': render_json, 'markdown': render_markdown, 'html': render_html, 'prometheus': render_prometheus,
+             'proposal': render_proposal}
 
 
 def render(report, fmt):

@@ -133,6 +133,8 @@ def probe_data(result):
         'runs_containers': bool(result.get('runs_containers')),
         'in_container': bool((result.get('container') or {}).get('in_container')),
         'cgroups': cgroups,
+        'systemd_running': (bool((result.get('systemd') or {}).get('running'))
+                            if isinstance(result.get('systemd'), dict) else None),
     }
 
 
@@ -140,6 +142,7 @@ def empty_summary(name, groups=()):
     return {SUMMARY_MARK: SUMMARY_VERSION, 'name': str(name),
             'groups': sorted(set(str(g) for g in groups or [] if g not in ('all', 'ungrouped'))),
             'status': 'ok', 'message': None, 'kernel': None, 'sysctl': {}, 'cgroup_version': None,
+            'memory_cgroup_version': None, 'mem_total_kb': None, 'mem_available_kb': None, 'systemd_running': None,
             'vmstat_oom_kill': None, 'cgroups_with_oom': [], 'events_total': 0, 'events_not_sent': 0,
             'sources': [], 'runs_containers': None, 'container_runtimes': [], 'in_container': None,
             'critical_processes': [], 'cgroup_usage': {}, 'events': [],
@@ -172,6 +175,9 @@ def host_summary(name, oom_result, probe_result=None, active=True, groups=(), ma
     record['kernel'] = _text(config.get('kernel'))
     record['sysctl'] = dict((_text(k), _scalar(v)) for k, v in sorted((config.get('sysctl') or {}).items())[:MAX_LIST])
     record['cgroup_version'] = _text(config.get('cgroup_version'))
+    record['memory_cgroup_version'] = _text(config.get('memory_cgroup_version'))
+    record['mem_total_kb'] = as_int(config.get('mem_total_kb'))
+    record['mem_available_kb'] = as_int(config.get('mem_available_kb'))
     record['vmstat_oom_kill'] = as_int(config.get('vmstat_oom_kill'))
     record['cgroups_with_oom'] = [dict((_text(k), _scalar(v)) for k, v in c.items()) if isinstance(c, dict) else _text(c)
                                   for c in (config.get('cgroups_with_oom') or [])[:MAX_LIST]]
@@ -202,6 +208,7 @@ def host_summary(name, oom_result, probe_result=None, active=True, groups=(), ma
         record['in_container'] = probe.get('in_container')
         record['critical_processes'] = list(probe.get('processes') or [])
         record['cgroup_usage'] = dict(probe.get('cgroups') or {})
+        record['systemd_running'] = probe.get('systemd_running')
     elif isinstance(probe, dict) and probe.get('failed'):
         record['message'] = 'process probe failed: %s' % probe.get('msg')
     return record

@@ -160,6 +160,9 @@ def test_report_renders_with_chart_and_names_as_text(report):
     assert 'pwned' not in dom.title
     # unreachable host listed, its message escaped too
     assert 'ghost: unreachable (Failed to connect: %s)' % XSS in text
+    # the hardening proposal: its table, and the hostile cgroup names of what was not proposed, as text
+    assert 'Hardening proposal' in text and 'limit cache-loader.service to 6472M' in text
+    assert "/system.slice/{{ lookup('pipe'" in text and 'the cgroup is not on the host now' in text
 
 
 def test_control_page_proves_chromium_runs_inline_scripts(report_dir):

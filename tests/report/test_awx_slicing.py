@@ -182,6 +182,7 @@ def test_merged_report_equals_the_unsliced_report(runs):
         # the live usage of this machine's cgroups with an OOM history, read by each run at its own moment
         for host in report['hosts']:
             host['cgroup_usage'] = dict((path, dict(usage, usage_kb='live')) for path, usage in host['cgroup_usage'].items())
+            host['mem_available_kb'] = 'live'   # MemAvailable too
     assert merged == whole
     assert merged['summary']['hosts_total'] == len(HOSTS)
     # the event both db1 and web1 logged (slices 1 and 2) is one event seen on both

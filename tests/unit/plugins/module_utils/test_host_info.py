@@ -306,3 +306,15 @@ def test_cgroup_limit_and_unlimited_on_v1(container_host):
     container_host.add_cgroup("capped", **{"memory.limit_in_bytes": V1_UNLIMITED, "memory.usage_in_bytes": 0})
     entry = H.gather(container_host, no_systemctl, params(cgroups=["capped"]))["cgroups"]["capped"]
     assert entry["exists"] and entry["limit"] is None and entry["usage_kb"] == 0
+
+
+def test_a_host_cgroup_path_seen_from_a_container_is_found_by_its_tail(container_host):
+    """A container that reads its host's kernel log sees the host's paths; its hierarchy starts below them."""
+    info = H.gather(container_host, no_systemctl, params(
+        cgroups=["/machine.slice/libpod-0123abcd.scope/batch", "/machine.slice/libpod-0123abcd.scope/gone", "/batch"]))
+    seen = info["cgroups"]["/machine.slice/libpod-0123abcd.scope/batch"]
+    assert seen["exists"] and seen["matched"] == "/batch" and seen["path"] == "/sys/fs/cgroup/memory/batch"
+    assert (seen["usage_kb"], seen["limit_kb"]) == (1046528, 1048576)
+    assert info["cgroups"]["/batch"]["matched"] is None
+    gone = info["cgroups"]["/machine.slice/libpod-0123abcd.scope/gone"]
+    assert gone["exists"] is False and gone["matched"] is None

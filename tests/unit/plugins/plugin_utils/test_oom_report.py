@@ -129,8 +129,8 @@ def test_sample_report_schema_is_stable(sample_report):
     assert sample_report['schema'] == 'oomkit.linux.diagnosis.report'
     assert sample_report['schema_version'] == 2
     assert sorted(sample_report) == ['events', 'events_truncated', 'failed_hosts', 'findings', 'fleet', 'generated_at',
-                                     'hosts', 'parameters', 'partial', 'schema', 'schema_version', 'summary', 'title',
-                                     'unreachable_hosts', 'userspace_events', 'userspace_events_truncated']
+                                     'hosts', 'parameters', 'partial', 'proposal', 'schema', 'schema_version', 'summary',
+                                     'title', 'unreachable_hosts', 'userspace_events', 'userspace_events_truncated']
     assert sample_report['partial'] is None
     assert sample_report['generated_at'] == '2026-11-26T12:00:00Z'
     for e in sample_report['events']:

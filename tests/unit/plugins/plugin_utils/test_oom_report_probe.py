@@ -46,7 +46,7 @@ def test_services_sessions_runtimes_and_cgroups():
     assert data == {'processes': [{'pid': 400, 'comm': 'systemd-journal', 'ppid': 1, 'oom_score_adj': -250},
                                   {'pid': 500, 'comm': 'sshd', 'ppid': 1, 'oom_score_adj': 0}],
                     'container_runtimes': ['containerd', 'kubelet'], 'runs_containers': True, 'in_container': True,
-                    'cgroups': {'/batch': {'usage_kb': 1046528, 'limit_kb': 1048576}}}
+                    'cgroups': {'/batch': {'usage_kb': 1046528, 'limit_kb': 1048576}}, 'systemd_running': None}
     report = R.build_report(['h'], [facts()], [info])
     host = report['hosts'][0]
     assert host['container_runtimes'] == ['containerd', 'kubelet'] and host['in_container'] is True

@@ -133,19 +133,10 @@ finish() {
   rm -rf "$state"
   exit "$rc"
 }
-# molecule runs in its own process group (set -m below), so that a signal to this script can be
-# passed on to molecule and the ansible-playbook it started, and waited for, before cleaning up.
-child=
-on_signal() {
-  if [[ -n $child ]]; then
-    kill -TERM -- "-$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  exit "$1"
-}
+# molecule runs in its own process group (testbed_run_group, common.sh): a signal to this script is
+# passed on to it and waited for before cleaning up.
 trap finish EXIT
-trap 'on_signal 130' INT
-trap 'on_signal 143' TERM
+testbed_forward_signals
 
 # The kernel is shared: two runs at once would see each other's sysctl writes and restore each
 # other's values. Runs of this script on one machine take turns.
@@ -169,18 +160,13 @@ passed=() failed=()
 for s in "${scenarios[@]}"; do
   log "scenario $s"
   start=$SECONDS
-  set -m
-  molecule test --scenario-name "$s" "${extra[@]}" 9>&- &
-  child=$!
-  set +m
-  if wait "$child"; then
+  if testbed_run_group molecule test --scenario-name "$s" "${extra[@]}" 9>&-; then
     passed+=("$s")
     log "scenario $s passed in $((SECONDS - start)) s"
   else
     failed+=("$s")
     log "scenario $s FAILED after $((SECONDS - start)) s"
   fi
-  child=
   restore_sysctls  # the next scenario starts from the host's own values
 done
 

@@ -22,7 +22,10 @@ With --vm the hosts are QEMU virtual machines of the test bed (tools/testbed/vm.
 for one side, its first and second run, then N fresh VMs (new overlays) for the other side. The
 VMs have their own kernel: nothing of the host is written. Boots are not timed.
 
-    flock /tmp/oomkit-heavy.lock python3 bench/fleet/bench.py --vm [-n N]
+    flock /tmp/oomkit-heavy.lock python3 bench/fleet/bench.py --vm [-n N] [--naive-first]
+
+The load of the machine can change between the two sides (they run minutes apart): --naive-first
+swaps them, and the load average is printed after each side. See bench/fleet/README.md.
 """
 
 from __future__ import annotations
@@ -167,10 +170,13 @@ def main():
     parser.add_argument("-n", type=int, default=None, help="containers per side (default 3)")
     parser.add_argument("--quick", action="store_true", help="2 containers per side")
     parser.add_argument("--vm", action="store_true", help="QEMU VMs over SSH with pipelining instead of containers")
+    parser.add_argument("--naive-first", action="store_true",
+                        help="with --vm: run the naive side first (the sides run one after the other; swapping "
+                             "them shows how much a change of the machine's load between them weighs)")
     args = parser.parse_args()
     n = args.n or (2 if args.quick else 3)
     if args.vm:
-        return main_vm(n)
+        return main_vm(n, ("naive", "role") if args.naive_first else ("role", "naive"))
     if shutil.which("podman") is None or run(["podman", "image", "exists", IMAGE], check=False).returncode != 0:
         print("SKIP: podman or %s missing (run `make testbed`)" % IMAGE)
         return 0
@@ -246,8 +252,8 @@ def main():
     return 0
 
 
-def main_vm(n):
-    """The same comparison over SSH against QEMU VMs: one side at a time on fresh VMs."""
+def main_vm(n, order=("role", "naive")):
+    """The same comparison over SSH against QEMU VMs: one side at a time on fresh VMs, in ``order``."""
     if shutil.which("qemu-system-x86_64") is None:
         print("SKIP: qemu-system-x86_64 missing (run `make integration-vm` once)")
         return 0
@@ -280,7 +286,7 @@ def main_vm(n):
         with open(varsfile, "w") as handle:
             json.dump(variables, handle)
         playbooks = {"role": os.path.join(REPO, "playbooks", "harden.yml"), "naive": os.path.join(HERE, "naive.yml")}
-        for side in ("role", "naive"):
+        for side in order:
             names = sides[side]
             print("booting %d VMs for the %s side ..." % (n, side))
             sys.stdout.flush()
@@ -295,8 +301,11 @@ def main_vm(n):
                 results[(label, side)] = (elapsed, recap[host]["ok"] + recap[host]["failed"], runs, recap[host]["changed"])
             state.append(run([VM_TOOL, "ssh", names[0], check]).stdout)
             stop_vms(names)
+            print("%s side done; load average %s" % (side, " ".join(open("/proc/loadavg").read().split()[:3])))
+            sys.stdout.flush()
         print("")
-        print("fleet: %d QEMU VMs per side (TCG), SSH with pipelining, systemd 252, ansible forks 20" % n)
+        print("fleet: %d QEMU VMs per side (TCG), SSH with pipelining, systemd 252, ansible forks 20; %s side first"
+              % (n, order[0]))
         print("%-8s %-6s %9s %13s %20s %8s" % ("run", "side", "wall (s)", "tasks/host", "module runs/host", "changed"))
         for (label, side), (elapsed, tasks, runs, changed) in sorted(results.items()):
             print("%-8s %-6s %9.1f %13d %20s %8d" % (label, side, elapsed, tasks, runs, changed))

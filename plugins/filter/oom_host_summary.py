@@ -56,7 +56,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: The host summary (name, groups, status, message, kernel, sysctl, events, events_total,
-    events_not_sent, sources, critical_processes, cgroup_usage and the other fields of a report host entry).
+    events_not_sent, sources, critical_processes, protected_sessions, cgroup_usage and the other fields of a report host entry).
   type: dict
 """
 

@@ -124,7 +124,7 @@ _value:
     hosts:
       description: One entry per host, natural name order (name, groups, status, message, kernel, sysctl, events,
         kills_by_cause, last_kill, vmstat_oom_kill, runs_containers, container_runtimes, in_container,
-        critical_processes, cgroup_usage, sources, cgroups_with_oom, findings - the id, rule and this host's
+        critical_processes, protected_sessions, cgroup_usage, sources, cgroups_with_oom, findings - the id, rule and this host's
         severity of each finding that concerns it).
       type: list
       elements: dict

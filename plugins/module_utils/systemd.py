@@ -191,10 +191,11 @@ class Plan(object):
         self.render = None     # the drop-in as a function of its current text (re-run under the lock)
 
 
-def plan_run(fs, runner, params):
+def plan_run(fs, runner, params, version=None):
     """Validate everything and compute the drop-in; raise SystemdError on bad input.
 
-    ``params`` are the module parameters. Returns (Plan, ManagedFile-ready text or None).
+    ``params`` are the module parameters; ``version`` the systemd version when the caller has read it
+    already (several units in one run). Returns (Plan, ManagedFile-ready text or None).
     """
     plan = Plan()
     plan.unit = normalize_unit_name(params["name"])
@@ -212,7 +213,7 @@ def plan_run(fs, runner, params):
     # Values first: a bad value is an error whatever the systemd version.
     for option, value in wanted.items():
         SETTINGS_BY_OPTION[option].parse(value)
-    plan.version = detect_version(runner)
+    plan.version = version if version is not None else detect_version(runner)
     plan.booted = fs.isdir("/run/systemd/system")
     plan.supported, plan.unsupported = resolve_settings(wanted, plan.version, plan.unit)
     if plan.unsupported:
@@ -301,19 +302,33 @@ def _is_active(show_values):
     return show_values.get("ActiveState") in ("active", "reloading", "activating")
 
 
-def run(fs, runner, params, check_mode=False):
-    """Reconcile one unit's OOM and memory settings; return the module result (without ``diff``
-    rendering decisions: ``diff`` is always included, the module drops it when not asked).
+class _UnitRun(object):
+    """One unit's part of a run: its plan and what was read and decided for it."""
 
-    ``runner(argv) -> (rc, out, err)`` runs systemctl. Raises SystemdError for bad input or a
-    failed systemctl call, HostError (reconcile.ApplyError) when writing the drop-in fails.
-    """
-    plan, text = plan_run(fs, runner, params)
-    warnings = plan.warnings
-    state = params.get("state") or "present"
+    def __init__(self, plan, text, params):
+        self.plan = plan
+        self.text = text
+        self.params = params
+        self.state = params.get("state") or "present"
+        self.warnings = plan.warnings
+        self.can_query = False
+        self.show_before = {}
+        self.active = False
+        self.overrides = []
+        self.overridden = set()
+        self.stale = []
+        self.dropin = None
+        self.daemon_reloaded = False
+        self.txn = None
+
+
+def _prepare(fs, runner, job):
+    """Read what systemd runs now for one planned unit (nothing is written)."""
+    plan = job.plan
+    warnings = job.warnings
     unit = plan.unit
     template = is_template(unit)
-    can_query = plan.booted and not template
+    job.can_query = plan.booted and not template
     if not plan.booted:
         warnings.append("systemd is not running as the service manager here (no /run/systemd/system): the drop-in "
                         "is written but nothing is reloaded, restarted, applied live or verified")
@@ -323,50 +338,133 @@ def run(fs, runner, params, check_mode=False):
 
     show_props = [show_property(r.directive) for r in plan.supported]
     show_props += [show_property(plan.settings[o]["directive"]) for o in plan.settings]
-    show_before = show(runner, unit, show_props) if can_query else {}
-    if can_query and show_before.get("LoadState") == "not-found":
+    job.show_before = show(runner, unit, show_props) if job.can_query else {}
+    show_before = job.show_before
+    if job.can_query and show_before.get("LoadState") == "not-found":
         warnings.append("systemd does not know %s (LoadState=not-found): check the name; the drop-in takes effect "
                         "only once such a unit exists" % unit)
-    active = can_query and _is_active(show_before)
+    job.active = job.can_query and _is_active(show_before)
 
-    overrides = []
-    if state == "present":
+    if job.state == "present":
         directives = [r.directive for r in plan.supported]
-        overrides = find_overrides(fs, unit, plan.path, directives)
-        for item in overrides:
+        job.overrides = find_overrides(fs, unit, plan.path, directives)
+        for item in job.overrides:
             if item["directive"] is None:
                 warnings.append("%s: %s" % (item["path"], item["reason"]))
             else:
                 warnings.append("%s sets %s=%s, which overrides ours (%s)"
                                 % (item["path"], item["directive"], item["value"], item["reason"]))
-    overridden = set(o["directive"] for o in overrides)
-    hidden = any(o["directive"] is None for o in overrides)
+    job.overridden = set(o["directive"] for o in job.overrides)
+    hidden = any(o["directive"] is None for o in job.overrides)
 
     # systemd's loaded configuration can differ from the files (`systemctl set-property` changes the
     # running unit at once, and its file sorts before ours): a daemon-reload brings ours back.
-    stale = []
-    if state == "present" and can_query and show_before.get("LoadState") == "loaded" and not hidden:
+    if job.state == "present" and job.can_query and show_before.get("LoadState") == "loaded" and not hidden:
         for r in plan.supported:
             spellings = [d for d, s in DIRECTIVES.items() if s is r.setting]
-            if overridden.intersection(spellings):
+            if job.overridden.intersection(spellings):
                 continue
             if show_value_matches(r.setting, r.value, show_before.get(show_property(r.directive))) is False:
-                stale.append(r.setting.option)
+                job.stale.append(r.setting.option)
 
-    # One transaction: our drop-in (it owns its directory), then daemon-reload (a failed reload restores
-    # the drop-in; a later failure restores it and reloads again), then the live writes, which the
-    # kernel may refuse (collected as results).
-    dropin = DirectoryFile(fs, plan.path)
-    # re-rendered under the file lock if another run changed the drop-in since it was read
-    dropin.plan(plan.render if plan.render is not None else text)
-    txn = Transaction(check_mode=check_mode, backup=bool(params.get("backup")))
-    txn.add_file(dropin)
-    daemon_reloaded = bool(plan.booted and (dropin.changed or stale))
+
+def _live(fs, runner, job, txn, check_mode):
+    """The live layer of one unit: its running processes' oom_score_adj, without waiting for a restart.
+    Returns (live result entries, whether the live write was attempted)."""
+    plan, show_before, warnings = job.plan, job.show_before, job.warnings
+    live_result = []
+    live_refusals = []
+    live_target = None
+    oom = [r for r in plan.supported if r.setting.option == "oom_score_adjust"]
+    if oom and "OOMScoreAdjust" not in job.overridden:
+        live_target = oom[0].value
+    elif job.state == "absent" and "oom_score_adjust" in plan.settings and job.active:
+        # Our value is gone: the processes should get what systemd now uses for the unit. Check mode
+        # predicts it from the unit's other files.
+        if check_mode:
+            live_target = predict_oom_score_adjust(fs, plan.unit, show_before.get("FragmentPath"), plan.path)
+        else:
+            try:
+                live_target = int(show(runner, plan.unit, ["OOMScoreAdjust"]).get("OOMScoreAdjust", ""))
+            except ValueError:
+                live_target = None
+    live_attempted = bool(job.params.get("live", True) and live_target is not None and job.active)
+    if not live_attempted:
+        return live_result, False
+    processes = _unit_processes(fs, show_before.get("ControlGroup"), _int_or_none(show_before.get("MainPID")))
+    live_changes = plan_oom_score_adj(fs, processes, live_target)
+    if check_mode:
+        # Predict what the kernel will say (the one rule: processes.refused_without_capability)
+        cap = has_cap_sys_resource(fs)
+        lowered = set(p.label() for p in processes
+                      if p.status == "changed" and refused_without_capability(p.before, p.after, cap))
+        for proc in processes:
+            if proc.label() in lowered:
+                proc.status = "failed"
+                live_refusals.append("%s: lowering oom_score_adj from %s to %s would be refused: this run lacks "
+                                     "CAP_SYS_RESOURCE" % (proc.label(), proc.before, proc.after))
+        live_changes = [c for c in live_changes if c.key not in lowered]
+    for change in live_changes:
+        txn.add_live(change, may_be_refused=True)
+    refused_before = len(txn.refused)
+    # a write that fails otherwise fails the run: the live writes, the drop-ins and the reload are undone
+    txn.commit()
+    for change, _reason in txn.refused[refused_before:]:
+        live_refusals.append("%s: lowering oom_score_adj from %s to %s needs CAP_SYS_RESOURCE, which this run "
+                             "lacks (as usual in containers); the drop-in is in place, and systemd applies the "
+                             "value when it starts the unit's processes if systemd itself has the capability"
+                             % (change.key, change.before, change.after))
+    for proc in processes:
+        live_result.append({
+            "pid": proc.pid, "comm": proc.comm, "before": proc.before,
+            "after": proc.after if proc.status in ("changed", "unchanged") else proc.before,
+            "status": "refused" if proc.status == "failed" else proc.status})
+    for refusal in live_refusals:
+        warnings.append("live oom_score_adj write refused, %s" % refusal)
+    return live_result, True
+
+
+def run_units(fs, runner, unit_params, check_mode=False, backup=False):
+    """Reconcile several units in one shared transaction: every unit is planned (bad input fails before
+    anything is written), every drop-in written, then ONE daemon-reload, then the live writes; a failure
+    up to there undoes the whole run. Restarts follow, unit by unit. Returns (per-unit results, the
+    transaction, whether daemon-reload ran).
+
+    ``unit_params`` are per-unit module parameters (``name``, the settings, ``state``, ``live``...).
+    Raises SystemdError for bad input or a failed systemctl call, HostError (reconcile.ApplyError)
+    when writing a drop-in fails.
+    """
+    # every unit planned (values checked) before systemd is asked about any of them
+    version = None
+    jobs = []
+    seen = {}
+    for index, params in enumerate(unit_params):
+        plan, text = plan_run(fs, runner, params, version=version)
+        version = plan.version
+        if plan.unit in seen:
+            raise SystemdError("unit %s is given twice (#%d and #%d): give each unit once, with all its settings"
+                               % (plan.unit, seen[plan.unit] + 1, index + 1))
+        seen[plan.unit] = index
+        jobs.append(_UnitRun(plan, text, params))
+    for job in jobs:
+        _prepare(fs, runner, job)
+
+    # One transaction: the drop-ins (each owns its directory), then one daemon-reload (a failed reload
+    # restores the drop-ins; a later failure restores them and reloads again), then the live writes,
+    # which the kernel may refuse (collected as results).
+    txn = Transaction(check_mode=check_mode, backup=backup)
+    for job in jobs:
+        job.dropin = DirectoryFile(fs, job.plan.path)
+        # re-rendered under the file lock if another run changed the drop-in since it was read
+        job.dropin.plan(job.plan.render if job.plan.render is not None else job.text)
+        txn.add_file(job.dropin)
+        job.daemon_reloaded = bool(job.plan.booted and (job.dropin.changed or job.stale))
+        if job.stale and not job.dropin.changed and job.plan.booted:
+            job.warnings.append("%s: systemd ran with other values than the drop-in for %s (a runtime change such as "
+                                "`systemctl set-property`); daemon-reload %s ours again"
+                                % (job.plan.unit, ", ".join(job.stale), "would apply" if check_mode else "applies"))
+    daemon_reloaded = any(job.daemon_reloaded for job in jobs)
     if daemon_reloaded:
-        if stale and not dropin.changed:
-            warnings.append("%s: systemd ran with other values than the drop-in for %s (a runtime change such as "
-                            "`systemctl set-property`); daemon-reload %s ours again"
-                            % (unit, ", ".join(stale), "would apply" if check_mode else "applies"))
         txn.add_step(Step("daemon-reload", lambda: _host_step(run_systemctl, runner, "daemon-reload"),
                           rerun_after_rollback=True))
     try:
@@ -374,104 +472,128 @@ def run(fs, runner, params, check_mode=False):
     except ApplyError as err:
         if err.key != "daemon-reload":
             raise
-        if plan.path in err.rolled_back or (dropin.before is None and not fs.exists(plan.path)):
-            restored = "the previous drop-in %s was restored" % plan.path
-        else:
-            restored = "COULD NOT restore the previous drop-in %s: %s" % (plan.path, "; ".join(err.rollback_errors))
+        notes = []
+        for job in jobs:
+            path = job.plan.path
+            if not job.dropin.changed:
+                continue
+            if path in err.rolled_back or (job.dropin.before is None and not fs.exists(path)):
+                notes.append("the previous drop-in %s was restored" % path)
+            else:
+                notes.append("COULD NOT restore the previous drop-in %s: %s" % (path, "; ".join(err.rollback_errors)))
         cause = str(err).split("; rolled back", maxsplit=1)[0].split("; COULD NOT", maxsplit=1)[0]
-        raise SystemdError("%s; %s" % (cause, restored))
+        raise SystemdError("%s; %s" % (cause, "; ".join(notes) or "no drop-in had changed"))
 
-    # The live layer: the running processes' oom_score_adj, without waiting for a restart.
-    live_result = []
-    live_refusals = []
-    live_target = None
-    oom = [r for r in plan.supported if r.setting.option == "oom_score_adjust"]
-    if oom and "OOMScoreAdjust" not in overridden:
-        live_target = oom[0].value
-    elif state == "absent" and "oom_score_adjust" in plan.settings and active:
-        # Our value is gone: the processes should get what systemd now uses for the unit. Check mode
-        # predicts it from the unit's other files.
-        if check_mode:
-            live_target = predict_oom_score_adjust(fs, unit, show_before.get("FragmentPath"), plan.path)
-        else:
-            try:
-                live_target = int(show(runner, unit, ["OOMScoreAdjust"]).get("OOMScoreAdjust", ""))
-            except ValueError:
-                live_target = None
-    live_attempted = bool(params.get("live", True) and live_target is not None and active)
-    if live_attempted:
-        processes = _unit_processes(fs, show_before.get("ControlGroup"), _int_or_none(show_before.get("MainPID")))
-        live_changes = plan_oom_score_adj(fs, processes, live_target)
-        if check_mode:
-            # Predict what the kernel will say (the one rule: processes.refused_without_capability)
-            cap = has_cap_sys_resource(fs)
-            lowered = set(p.label() for p in processes
-                          if p.status == "changed" and refused_without_capability(p.before, p.after, cap))
-            for proc in processes:
-                if proc.label() in lowered:
-                    proc.status = "failed"
-                    live_refusals.append("%s: lowering oom_score_adj from %s to %s would be refused: this run lacks "
-                                         "CAP_SYS_RESOURCE" % (proc.label(), proc.before, proc.after))
-            live_changes = [c for c in live_changes if c.key not in lowered]
-        for change in live_changes:
-            txn.add_live(change, may_be_refused=True)
-        # a write that fails otherwise fails the run: the live writes, the drop-in and the reload are undone
-        txn.commit()
-        for change, _reason in txn.refused:
-            live_refusals.append("%s: lowering oom_score_adj from %s to %s needs CAP_SYS_RESOURCE, which this run "
-                                 "lacks (as usual in containers); the drop-in is in place, and systemd applies the "
-                                 "value when it starts the unit's processes if systemd itself has the capability"
-                                 % (change.key, change.before, change.after))
-        for proc in processes:
-            live_result.append({
-                "pid": proc.pid, "comm": proc.comm, "before": proc.before,
-                "after": proc.after if proc.status in ("changed", "unchanged") else proc.before,
-                "status": "refused" if proc.status == "failed" else proc.status})
-        for refusal in live_refusals:
-            warnings.append("live oom_score_adj write refused, %s" % refusal)
-    live_changed = any(e["status"] == "changed" for e in live_result)
+    lives = [_live(fs, runner, job, txn, check_mode) for job in jobs]
 
-    # Restart: only what a restart alone can bring (OOMScoreAdjust= is applied when processes start).
-    # A running unit without processes (a oneshot that remained active) has nothing to restart for.
-    live_done = live_attempted and all(e["status"] in ("changed", "unchanged", "vanished") for e in live_result)
-    restart_required = bool(active and plan.restart_settings_changed and not live_done)
-    mode = params.get("restart") or "auto"
-    restart = active and ((mode == "always" and dropin.changed) or (mode == "auto" and restart_required))
-    restarted = False
-    if restart:
-        if not check_mode:
-            try:
-                run_systemctl(runner, "restart", unit)
-            except SystemdError as err:
-                raise SystemdError("%s (the drop-in %s is in place and systemd has loaded it; the unit did not "
-                                   "restart: check `systemctl status %s`)" % (err, plan.path, unit))
-        restarted = True
-        restart_required = False
+    results = []
+    for job, (live_result, live_attempted) in zip(jobs, lives):
+        plan, unit = job.plan, job.plan.unit
+        live_changed = any(e["status"] == "changed" for e in live_result)
+        # Restart: only what a restart alone can bring (OOMScoreAdjust= is applied when processes start).
+        # A running unit without processes (a oneshot that remained active) has nothing to restart for.
+        live_done = live_attempted and all(e["status"] in ("changed", "unchanged", "vanished") for e in live_result)
+        restart_required = bool(job.active and plan.restart_settings_changed and not live_done)
+        mode = job.params.get("restart") or "auto"
+        restart = job.active and ((mode == "always" and job.dropin.changed) or (mode == "auto" and restart_required))
+        restarted = False
+        if restart:
+            if not check_mode:
+                try:
+                    run_systemctl(runner, "restart", unit)
+                except SystemdError as err:
+                    raise SystemdError("%s (the drop-in %s is in place and systemd has loaded it; the unit did not "
+                                       "restart: check `systemctl status %s`)" % (err, plan.path, unit))
+            restarted = True
+            restart_required = False
+        result = {
+            "changed": bool(job.dropin.changed or job.daemon_reloaded or live_changed or restarted),
+            "unit": unit,
+            "state": job.state,
+            "dropin": plan.path,
+            "systemd_version": plan.version,
+            "settings": plan.settings,
+            "skipped": [{"option": r.setting.option, "directive": r.setting.directive, "reason": r.reason}
+                        for r in plan.unsupported],
+            "overrides": job.overrides,
+            "foreign_lines": [printable(line) for line in plan.foreign],
+            "live": live_result,
+            "daemon_reloaded": job.daemon_reloaded,
+            "restart_required": restart_required,
+            "restarted": restarted,
+            "effective": {},
+            "warnings": job.warnings,
+        }
+        if job.dropin.backup_file:
+            result["backup_file"] = job.dropin.backup_file
+        if job.can_query:
+            result["effective"] = verify(fs, runner, plan, job.state, check_mode, job.warnings,
+                                         restart_pending=restart_required)
+        results.append(result)
+    return results, txn, daemon_reloaded
 
-    result = {
-        "changed": bool(dropin.changed or daemon_reloaded or live_changed or restarted),
-        "unit": unit,
-        "state": state,
-        "dropin": plan.path,
-        "systemd_version": plan.version,
-        "settings": plan.settings,
-        "skipped": [{"option": r.setting.option, "directive": r.setting.directive, "reason": r.reason}
-                    for r in plan.unsupported],
-        "overrides": overrides,
-        "foreign_lines": [printable(line) for line in plan.foreign],
-        "live": live_result,
-        "daemon_reloaded": daemon_reloaded,
-        "restart_required": restart_required,
-        "restarted": restarted,
-        "effective": {},
-        "warnings": warnings,
-        "diff": txn.diffs(live_header="live oom_score_adj of %s" % unit, render=diff_line, files_first=True),
-    }
-    if dropin.backup_file:
-        result["backup_file"] = dropin.backup_file
-    if can_query:
-        result["effective"] = verify(fs, runner, plan, state, check_mode, warnings, restart_pending=restart_required)
+
+def run(fs, runner, params, check_mode=False):
+    """Reconcile one unit's OOM and memory settings; return the module result (without ``diff``
+    rendering decisions: ``diff`` is always included, the module drops it when not asked).
+
+    ``runner(argv) -> (rc, out, err)`` runs systemctl. Raises SystemdError for bad input or a
+    failed systemctl call, HostError (reconcile.ApplyError) when writing the drop-in fails.
+    """
+    results, txn, _reloaded = run_units(fs, runner, [params], check_mode=check_mode, backup=bool(params.get("backup")))
+    result = results[0]
+    result["diff"] = txn.diffs(live_header="live oom_score_adj of %s" % result["unit"], render=diff_line, files_first=True)
     return result
+
+
+UNIT_ITEM_OPTIONS = ("name", "state", "live") + tuple(s.option for s in SETTINGS)
+
+
+def run_many(fs, runner, params, check_mode=False):
+    """The ``units`` form of the module: ``params["units"]`` is a list of per-unit options (UNIT_ITEM_OPTIONS);
+    the other module parameters (dropin_name, exclusive, restart, unsupported, backup, and state and live
+    as defaults) apply to each.
+    Returns the module result: ``units`` (one result per unit, in the order given), ``changed``,
+    ``daemon_reloaded``, ``warnings`` and ``diff``."""
+    items = params.get("units")
+    if not isinstance(items, list) or not items:
+        raise SystemdError("units must be a non-empty list of units, each a dict with at least a name")
+    given = sorted(o for o in SETTINGS_BY_OPTION if params.get(o) is not None)
+    if given or params.get("name"):
+        raise SystemdError("units gives each unit its name and settings: give no %s beside it"
+                           % ", ".join(["name"] if params.get("name") else given))
+    # state and live, when given beside units, are the default of each unit
+    shared = dict((k, v) for k, v in params.items() if k not in SETTINGS_BY_OPTION and k not in ("units", "name"))
+    unit_params = []
+    for index, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise SystemdError("units #%d must be a dict with a name and settings, not %r" % (index, item))
+        unknown = sorted(set(item) - set(UNIT_ITEM_OPTIONS))
+        if unknown:
+            raise SystemdError("units #%d: unknown key(s) %s (known: %s)"
+                               % (index, ", ".join(unknown), ", ".join(UNIT_ITEM_OPTIONS)))
+        if not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise SystemdError("units #%d needs a name" % index)
+        if item.get("state", "present") not in ("present", "absent"):
+            raise SystemdError("units #%d: state must be present or absent, not %r" % (index, item.get("state")))
+        merged = dict(shared)
+        merged.update((k, v) for k, v in item.items() if v is not None)
+        if "live" in merged:
+            merged["live"] = parse_bool(merged["live"], "units #%d live" % index)
+        unit_params.append(merged)
+    results, txn, daemon_reloaded = run_units(fs, runner, unit_params, check_mode=check_mode,
+                                              backup=bool(params.get("backup")))
+    warnings = []
+    for result in results:
+        warnings.extend(result.pop("warnings"))
+    return {
+        "changed": any(r["changed"] for r in results),
+        "units": results,
+        "daemon_reloaded": daemon_reloaded,
+        "warnings": warnings,
+        "diff": txn.diffs(live_header="live oom_score_adj of %s" % ", ".join(r["unit"] for r in results),
+                          render=diff_line, files_first=True),
+    }
 
 
 def predict_oom_score_adjust(fs, unit, fragment_path, own_path):

@@ -54,9 +54,26 @@ options:
       - Without a type suffix V(.service) is assumed.
       - Only units with processes or a control group take these settings (C(.service), C(.socket),
         C(.mount), C(.swap), C(.slice), C(.scope)).
+      - Exactly one of O(name) and O(units) is required.
     type: str
-    required: true
     aliases: [unit]
+  units:
+    description:
+      - Several units in one run, each a dict with C(name) and the settings of that unit, under the same
+        keys as this module's options (C(oom_score_adjust), C(memory_max), ... C(managed_oom_preference)),
+        and optionally C(state) and C(live) (which default to O(state) and O(live)).
+      - The other options (O(dropin_name), O(exclusive), O(restart), O(unsupported), O(backup)) apply to
+        every unit. Give no O(name) and no settings beside O(units).
+      - One shared transaction for all of them. Every unit is checked before anything is written (a bad
+        value fails the run with nothing changed), the drop-ins are written, systemd is reloaded B(once),
+        then the live values are written. A failure up to there undoes the whole run (every drop-in
+        restored, systemd reloaded again). Restarts, when needed, follow unit by unit.
+      - One module run instead of one per unit. Over SSH each module run costs a Python start and several
+        round trips on the host, so a fleet converges faster (the oomkit.linux.hardening role uses this).
+      - The result is in RV(units), one entry per unit in the order given.
+    type: list
+    elements: dict
+    version_added: 1.2.0
   state:
     description:
       - V(present) writes the given settings into the drop-in.
@@ -203,10 +220,22 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Protect sshd from the OOM killer, now and after restarts
+# Not ssh.service: OpenSSH sets its own listener to -1000 and gives every login the value sshd was
+# started with, so a negative OOMScoreAdjust= there shields every SSH session (see the hardening role).
+- name: Protect the journal from the OOM killer, now and after restarts
   oomkit.linux.systemd_oom:
-    name: ssh.service
+    name: systemd-journald.service
     oom_score_adjust: -900
+
+- name: Protect several services in one run (one daemon-reload, one transaction)
+  oomkit.linux.systemd_oom:
+    units:
+      - name: systemd-journald.service
+        oom_score_adjust: -900
+      - name: rsyslog.service
+        oom_score_adjust: -900
+      - name: worker.service
+        memory_max: 2G
 
 - name: Cap a leaky worker at 2 GiB and let systemd-oomd prefer to spare it
   oomkit.linux.systemd_oom:
@@ -239,42 +268,42 @@ EXAMPLES = r"""
 RETURN = r"""
 unit:
   description: The full unit name.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: str
   sample: ssh.service
 state:
   description: The O(state) asked for.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: str
   sample: present
 dropin:
   description: Path of the drop-in the module owns.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: str
   sample: /etc/systemd/system/ssh.service.d/50-oomkit-oom.conf
 systemd_version:
   description: Major version from C(systemctl --version).
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: int
   sample: 252
 settings:
   description:
     - Per option given (and per option removed), the directive written and its value in the drop-in before
       and after, as text. V(null) means absent from the drop-in.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: dict
   sample:
     memory_max: {directive: MemoryMax, before: null, after: 512M}
     oom_score_adjust: {directive: OOMScoreAdjust, before: "-500", after: "-900"}
 foreign_lines:
   description: The lines of the drop-in that are not ours and were kept (non-blank), bytes that are not UTF-8 shown as U+FFFD.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: list
   elements: str
   sample: ["# reset the vendor's limit", "MemoryMax="]
 skipped:
   description: Settings left out with O(unsupported=skip), with the reason.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: list
   elements: dict
   sample: [{option: memory_min, directive: MemoryMin, reason: "MemoryMin= needs systemd 240 or later; this host runs systemd 219"}]
@@ -282,7 +311,7 @@ overrides:
   description:
     - Drop-ins that override ours, each with C(path), C(directive) (V(null) when a file of the same name
       in a higher-priority directory hides ours entirely), C(value) and C(reason).
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: list
   elements: dict
   sample: [{path: /etc/systemd/system.control/ssh.service.d/60-x.conf, directive: MemoryMax, value: 1G, reason: "applied after ours (file names sort later)"}]
@@ -291,7 +320,7 @@ live:
     - The unit's processes and their C(oom_score_adj) before and after the live write, with a C(status)
       of V(changed), V(unchanged), V(vanished) (exited meanwhile) or V(refused) (the kernel said no).
     - Empty when O(live=false), when no O(oom_score_adjust) is managed or when the unit is not running.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: list
   elements: dict
   sample: [{pid: 612, comm: sshd, before: 0, after: -900, status: changed}]
@@ -300,17 +329,19 @@ daemon_reloaded:
     - Whether C(systemctl daemon-reload) ran (in check mode, whether it would run). It runs when the drop-in
       changed, and when systemd runs with other values than the files say (a C(systemctl set-property)
       made at runtime), so that ours apply again.
+    - With O(units), V(true) when it ran (once) for the run; each entry of RV(units) says whether its unit
+      needed it.
   returned: always
   type: bool
 restart_required:
   description:
     - True when the unit runs with a value that only a restart applies (a changed C(OOMScoreAdjust=) the
       live write did not bring to every process) and the module did not restart it.
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: bool
 restarted:
   description: Whether the unit was restarted (in check mode, whether it would be).
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: bool
 effective:
   description:
@@ -320,7 +351,7 @@ effective:
       C(wanted), C(systemd) (the C(systemctl show) value), C(cgroup) and C(cgroup_file) for memory limits,
       C(main_pid) and C(process) for O(oom_score_adjust), and C(ok) (V(true), V(false), or V(null) when
       not comparable, for example a percentage).
-  returned: always
+  returned: with O(name) (with O(units), in each entry of RV(units))
   type: dict
   sample:
     active_state: active
@@ -329,6 +360,15 @@ effective:
     oom_score_adjust: {wanted: -900, systemd: "-900", main_pid: 612, process: 0, ok: false}
     memory_max: {wanted: 512M, systemd: "536870912", cgroup: 512M,
                  cgroup_file: /sys/fs/cgroup/system.slice/ssh.service/memory.max, ok: true}
+units:
+  description:
+    - With O(units), one result per unit in the order given, each with the keys returned with O(name)
+      (RV(unit), RV(state), RV(dropin), RV(settings), RV(live), RV(restart_required), RV(effective), ...).
+  returned: with O(units)
+  type: list
+  elements: dict
+  sample: [{unit: systemd-journald.service, state: present, changed: true, daemon_reloaded: true,
+            dropin: /etc/systemd/system/systemd-journald.service.d/50-oomkit-oom.conf, restart_required: false}]
 backup_file:
   description: The copy of the previous drop-in, when O(backup=true) and it changed.
   returned: when a backup was made
@@ -339,14 +379,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostFS, HostError
 from ansible_collections.oomkit.linux.plugins.module_utils.systemctl import module_runner
-from ansible_collections.oomkit.linux.plugins.module_utils.systemd import SystemdError, run
+from ansible_collections.oomkit.linux.plugins.module_utils.systemd import SystemdError, run, run_many
 
 MEMORY_OPTIONS = ("memory_max", "memory_high", "memory_low", "memory_min", "memory_swap_max", "memory_zswap_max")
 
 
 def argument_spec():
     spec = dict(
-        name=dict(type="str", required=True, aliases=["unit"]),
+        name=dict(type="str", aliases=["unit"]),
+        units=dict(type="list", elements="dict"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         dropin_name=dict(type="str", default="50-oomkit-oom.conf"),
         oom_score_adjust=dict(type="int"),
@@ -370,7 +411,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[("name", "units")], required_one_of=[("name", "units")])
     systemctl_path = module.get_bin_path("systemctl")
     if systemctl_path is None:
         module.fail_json(msg="systemctl was not found: this host is not managed by systemd, so there is no unit "
@@ -379,7 +421,10 @@ def main():
     runner = module_runner(module)
 
     try:
-        result = run(HostFS("/"), runner, module.params, check_mode=module.check_mode)
+        if module.params.get("units") is not None:
+            result = run_many(HostFS("/"), runner, module.params, check_mode=module.check_mode)
+        else:
+            result = run(HostFS("/"), runner, module.params, check_mode=module.check_mode)
     except (SystemdError, HostError) as err:
         module.fail_json(msg=str(err))
     for warning in result.pop("warnings"):

@@ -487,7 +487,7 @@ def _check_cgroups(cgroups):
 
 
 def plan_units(host, systemd, skipped, protected, limits):
-    """The protected services and the unit limits merged: one systemd_oom call per unit."""
+    """The protected services and the unit limits merged per unit: the items of the one systemd_oom run."""
     units, order = {}, []
     cap = host["cap_sys_resource"]
 
@@ -684,6 +684,14 @@ def _loop_results(value):
     return [r for r in (_registered(value).get("results") or []) if isinstance(r, dict)]
 
 
+def _unit_results(value):
+    """The per-unit results of the role's one systemd_oom run (its ``units`` form)."""
+    value = _registered(value)
+    if not _ran(value):
+        return []
+    return [r for r in (value.get("units") or []) if isinstance(r, dict)]
+
+
 def _ran(value):
     value = _registered(value)
     return bool(value) and not (value.get("skipped") is True)
@@ -702,8 +710,8 @@ def result(plan_value, sysctl=None, units=None, processes=None, cgroups=None, ch
                 sysctl_changes[key] = dict((k, value.get(k)) for k in ("live_before", "live_after", "persisted_before",
                                                                        "persisted_after"))
     unit_changes, skipped, restart_required = {}, list(plan_value.get("skipped") or []), []
-    for res in _loop_results(units):
-        item = res.get("item") or {}
+    planned_live = dict((u.get("name"), u.get("live", True)) for u in plan_value.get("units") or [] if isinstance(u, dict))
+    for res in _unit_results(units):
         if res.get("changed"):
             unit_changes[res.get("unit")] = {
                 "dropin": res.get("dropin"),
@@ -720,7 +728,7 @@ def result(plan_value, sysctl=None, units=None, processes=None, cgroups=None, ch
                                 "reason": "the kernel refused the write (no CAP_SYS_RESOURCE?)"})
         # units whose live write was skipped for want of CAP_SYS_RESOURCE are not listed: a restart would
         # not help there either (systemd lacks the capability too); skipped says why
-        if res.get("restart_required") and item.get("live"):
+        if res.get("restart_required") and planned_live.get(res.get("unit"), True):
             restart_required.append(res.get("unit"))
     process_changes = []
     for res in _loop_results(processes):
@@ -741,7 +749,7 @@ def result(plan_value, sysctl=None, units=None, processes=None, cgroups=None, ch
             }
         for option, reason in (res.get("skipped") or {}).items():
             skipped.append({"item": "cgroup %s %s" % (item.get("path"), option), "reason": reason})
-    module_calls = (1 + int(_ran(sysctl)) + len(_loop_results(units)) + len(_loop_results(processes))
+    module_calls = (1 + int(_ran(sysctl)) + int(bool(_unit_results(units))) + len(_loop_results(processes))
                     + len(_loop_results(cgroups)))
     changes = {"sysctl": sysctl_changes, "units": unit_changes, "processes": process_changes, "cgroups": cgroup_changes}
     return {

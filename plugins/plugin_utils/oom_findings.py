@@ -34,6 +34,7 @@ RULES = {
     'oom_dump_tasks_disabled': 'sysctl',
     'oom_kill_allocating_task': 'sysctl',
     'critical_unprotected': 'process',
+    'session_inherits_protection': 'process',
     'kills_without_logs': 'host',
     'log_source_problem': 'source',
 }
@@ -265,6 +266,24 @@ def _config_rules(record, kills_seen, opts):
             'Give it a negative OOMScoreAdjust= (oomkit.linux.systemd_oom, or the oomkit.linux.hardening role); '
             'inside containers the process needs CAP_SYS_RESOURCE to go below 0.',
             ['%s (pid %s) oom_score_adj=%s' % (p.get('comm'), p.get('pid'), p.get('oom_score_adj')) for p in procs][:10]))
+    inherited = {}
+    for proc in record.get('protected_sessions') or []:
+        if isinstance(proc, dict) and as_int(proc.get('oom_score_adj'), 0) < 0:
+            inherited.setdefault(str(proc.get('comm')), []).append(proc)
+    for name, procs in sorted(inherited.items()):
+        scores = sorted(set(as_int(p.get('oom_score_adj'), 0) for p in procs))
+        out.append(_observation(
+            'session_inherits_protection', 'high', host, name,
+            'login sessions of %s inherit a negative oom_score_adj' % name,
+            '%d session process(es) %s run with oom_score_adj %s: the service gives every connection the value it '
+            'was started with, so everything started over it (users\' jobs, Ansible\'s own module runs) is '
+            'shielded from the OOM killer, and a runaway job there makes the kernel kill other services first.'
+            % (len(procs), name, ', '.join(str(v) for v in scores)),
+            'Remove the negative OOMScoreAdjust= from the ssh unit (oomkit.linux.systemd_oom state=absent) and '
+            'restart it: OpenSSH already sets its listener to -1000 by itself. The oomkit.linux.hardening role '
+            'leaves sshd out of its protected services for this reason.',
+            ['%s (pid %s, parent %s) oom_score_adj=%s' % (p.get('comm'), p.get('pid'), p.get('ppid'), p.get('oom_score_adj'))
+             for p in procs][:10]))
     kills = as_int(record.get('vmstat_oom_kill'))
     incremental = any(s.get('incremental') for s in record.get('sources') or [])
     if kills and not kills_seen and not incremental and not (opts.get('parameters') or {}).get('since'):

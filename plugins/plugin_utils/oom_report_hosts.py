@@ -95,23 +95,37 @@ def full_event(event):
     return full
 
 
-def _main_processes(entries):
-    """The critical processes of the probe, one per service: a child with its parent's name (sshd forks one
-    per login) is a session, not the service."""
+def _is_session(proc, parent):
+    """A per-connection process of a service: a child with its parent's name (sshd forks one per login) or
+    named after it with ``-session`` (OpenSSH 9.8 and later run ``sshd-session`` under the listener)."""
+    if parent is None or parent is proc:
+        return False
+    comm, parent_comm = proc.get('comm'), parent.get('comm')
+    return comm == parent_comm or (bool(parent_comm) and comm == '%s-session' % parent_comm)
+
+
+def _split_processes(entries):
+    """The critical processes of the probe split into the services (one main process per service) and
+    their session processes, each as the report keeps them (pid, comm, ppid, oom_score_adj)."""
     found = {}
     for selection in entries or []:
         for proc in (selection or {}).get('processes') or []:
             if isinstance(proc, dict) and proc.get('pid') is not None:
                 found[proc['pid']] = proc
-    result = []
+    services, sessions = [], []
     for pid in sorted(found):
         proc = found[pid]
-        parent = found.get(proc.get('ppid'))
-        if parent is not None and parent is not proc and parent.get('comm') == proc.get('comm'):
-            continue
-        result.append({'pid': as_int(pid), 'comm': _text(proc.get('comm')), 'ppid': as_int(proc.get('ppid')),
-                       'oom_score_adj': as_int(proc.get('oom_score_adj'))})
-    return result[:MAX_LIST]
+        kept = {'pid': as_int(pid), 'comm': _text(proc.get('comm')), 'ppid': as_int(proc.get('ppid')),
+                'oom_score_adj': as_int(proc.get('oom_score_adj'))}
+        (sessions if _is_session(proc, found.get(proc.get('ppid'))) else services).append(kept)
+    return services[:MAX_LIST], sessions
+
+
+def _protected_sessions(sessions):
+    """The session processes that run with a negative oom_score_adj: OpenSSH gives each connection the
+    value sshd was started with, so a negative OOMScoreAdjust= on the ssh unit shields every login and
+    everything started from it (the ssh trap)."""
+    return [p for p in sessions if as_int(p.get('oom_score_adj'), 0) < 0][:MAX_LIST]
 
 
 def probe_data(result):
@@ -127,8 +141,10 @@ def probe_data(result):
     for path, entry in sorted((result.get('cgroups') or {}).items())[:MAX_LIST]:
         if isinstance(entry, dict) and entry.get('exists') and entry.get('usage_kb') is not None:
             cgroups[_text(path)] = {'usage_kb': as_int(entry.get('usage_kb')), 'limit_kb': as_int(entry.get('limit_kb'))}
+    services, sessions = _split_processes(result.get('processes'))
     return {
-        'processes': _main_processes(result.get('processes')),
+        'processes': services,
+        'protected_sessions': _protected_sessions(sessions),
         'container_runtimes': sorted(_text(r) for r in result.get('runtime_processes') or [])[:MAX_LIST],
         'runs_containers': bool(result.get('runs_containers')),
         'in_container': bool((result.get('container') or {}).get('in_container')),
@@ -145,7 +161,7 @@ def empty_summary(name, groups=()):
             'memory_cgroup_version': None, 'mem_total_kb': None, 'mem_available_kb': None, 'systemd_running': None,
             'vmstat_oom_kill': None, 'cgroups_with_oom': [], 'events_total': 0, 'events_not_sent': 0,
             'sources': [], 'runs_containers': None, 'container_runtimes': [], 'in_container': None,
-            'critical_processes': [], 'cgroup_usage': {}, 'events': [],
+            'critical_processes': [], 'protected_sessions': [], 'cgroup_usage': {}, 'events': [],
             'userspace_total': 0, 'userspace_by_killer': {}, 'userspace_events': []}
 
 
@@ -207,6 +223,7 @@ def host_summary(name, oom_result, probe_result=None, active=True, groups=(), ma
         record['container_runtimes'] = list(probe.get('container_runtimes') or [])
         record['in_container'] = probe.get('in_container')
         record['critical_processes'] = list(probe.get('processes') or [])
+        record['protected_sessions'] = list(probe.get('protected_sessions') or [])
         record['cgroup_usage'] = dict(probe.get('cgroups') or {})
         record['systemd_running'] = probe.get('systemd_running')
     elif isinstance(probe, dict) and probe.get('failed'):

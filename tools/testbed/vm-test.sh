@@ -14,6 +14,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=tools/testbed/common.sh disable=SC1091  # sourced by path at run time
+. "$here/common.sh"
 
 log() { printf 'integration-vm: %s\n' "$*"; }
 die() { printf 'integration-vm: ERROR: %s\n' "$*" >&2; exit 2; }
@@ -48,7 +50,6 @@ fi
 export ANSIBLE_COLLECTIONS_PATH="$live${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}"
 [[ -t 1 ]] || export NO_COLOR=1 ANSIBLE_NOCOLOR=1
 
-child=
 finish() {
   local rc=$?
   trap - EXIT INT TERM
@@ -59,16 +60,10 @@ finish() {
   fi
   exit "$rc"
 }
-on_signal() {
-  if [[ -n $child ]]; then
-    kill -TERM -- "-$child" 2>/dev/null || true
-    wait "$child" 2>/dev/null || true
-  fi
-  exit "$1"
-}
+# molecule runs in its own process group (testbed_run_group, common.sh): a signal to this script is
+# passed on to it and waited for before the VMs are stopped.
 trap finish EXIT
-trap 'on_signal 130' INT
-trap 'on_signal 143' TERM
+testbed_forward_signals
 
 total=$SECONDS
 "$repo/tools/apt-ensure.sh" qemu-system-x86 qemu-utils debootstrap
@@ -82,18 +77,13 @@ passed=() failed=()
 for s in "${scenarios[@]}"; do
   log "scenario $s"
   start=$SECONDS
-  set -m
-  molecule test --scenario-name "$s" "${extra[@]}" &
-  child=$!
-  set +m
-  if wait "$child"; then
+  if testbed_run_group molecule test --scenario-name "$s" "${extra[@]}"; then
     passed+=("$s")
     log "scenario $s passed in $((SECONDS - start)) s"
   else
     failed+=("$s")
     log "scenario $s FAILED after $((SECONDS - start)) s"
   fi
-  child=
 done
 
 ((${#failed[@]} == 0)) || log "failed: ${failed[*]}"

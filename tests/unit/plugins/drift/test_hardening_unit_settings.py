@@ -27,14 +27,16 @@ def test_the_plan_accepts_every_setting_of_the_table():
     assert list(P.UNIT_OPTIONS) == TABLE
 
 
-def test_the_role_task_passes_every_setting_of_the_table():
+def test_the_role_task_passes_the_plan_units_to_systemd_oom_as_they_are():
+    """One systemd_oom run over every unit: the plan's items are systemd_oom's units items."""
     tasks = _load("roles", "hardening", "tasks", "main.yml")
     (task,) = [t for t in tasks if "oomkit.linux.systemd_oom" in t]
     args = task["oomkit.linux.systemd_oom"]
-    own = set(("name", "dropin_name", "live", "restart", "unsupported"))
-    assert sorted(set(args) - own) == sorted(TABLE)
-    for option in TABLE:
-        assert args[option] == "{{ item.%s | default(omit) }}" % option
+    assert args["units"] == "{{ __hardening_plan.units }}"
+    assert "loop" not in task
+    assert sorted(args) == ["dropin_name", "restart", "units", "unsupported"]
+    # every key a plan item can carry is a key systemd_oom takes in a units item
+    assert set(("name", "live") + tuple(P.UNIT_OPTIONS)) == set(sd.UNIT_ITEM_OPTIONS) - set(["state"])
 
 
 def test_the_argument_spec_names_every_setting_of_the_table():

@@ -17,21 +17,23 @@ from ansible_collections.oomkit.linux.tests.unit.plugins.modules.harness import 
 
 PLAN = {"failed": False, "host": {"container": None, "systemd": {"running": True}},
         "skipped": [{"item": "live oom_score_adj -900 of ssh.service", "reason": "no CAP_SYS_RESOURCE here"}],
-        "processes_ok": [{"name": "none", "value": 600, "role": "expendable", "pids": [], "reason": "no process matches"}]}
+        "processes_ok": [{"name": "none", "value": 600, "role": "expendable", "pids": [], "reason": "no process matches"}],
+        "units": [{"name": "ssh.service", "live": False, "oom_score_adjust": -900}, {"name": "batch.service", "live": True}]}
 SYSCTL = {"changed": True, "settings": {
     "vm.oom_dump_tasks": {"status": "changed", "live_before": "0", "live_after": "1", "persisted_before": None,
                           "persisted_after": "1", "boot": "1"},
     "vm.panic_on_oom": {"status": "unchanged", "live_before": "0", "live_after": "0"}}}
-UNITS = {"changed": True, "results": [
+# the role's one systemd_oom run over every unit (its units form)
+UNITS = {"changed": True, "daemon_reloaded": True, "units": [
     {"changed": True, "unit": "ssh.service", "dropin": "/etc/systemd/system/ssh.service.d/50-oomkit-oom.conf",
      "settings": {"oom_score_adjust": {"directive": "OOMScoreAdjust", "before": None, "after": "-900"},
                   "memory_max": {"directive": "MemoryMax", "before": "1G", "after": "1G"}},
      "live": [{"pid": 612, "comm": "sshd", "before": 0, "after": 0, "status": "refused"}],
      "skipped": [{"option": "memory_zswap_writeback", "directive": "MemoryZSwapWriteback",
                   "reason": "MemoryZSwapWriteback= needs systemd 256 or later"}],
-     "restart_required": True, "restarted": False, "item": {"name": "ssh.service", "live": False}},
+     "restart_required": True, "restarted": False},
     {"changed": False, "unit": "batch.service", "settings": {}, "live": [], "skipped": [], "restart_required": True,
-     "restarted": False, "item": {"name": "batch.service", "live": True}},
+     "restarted": False},
 ]}
 CGROUPS = {"changed": True, "results": [
     {"changed": True, "resolved_path": "/sys/fs/cgroup/memory/oomkit/batch", "created": ["/sys/fs/cgroup/memory/oomkit"],
@@ -70,15 +72,15 @@ def test_the_whole_result(sleeping_process, monkeypatch):
         "live oom_score_adj -900 of ssh.service", "ssh.service MemoryZSwapWriteback=",
         "live oom_score_adj of ssh.service pid 612", "cgroup oomkit/batch qos_level"]
     assert result["already_ok"] == PLAN["processes_ok"] and result["host"] == PLAN["host"]
-    assert result["module_calls"] == 1 + 1 + 2 + 1 + 1
+    assert result["module_calls"] == 1 + 1 + 1 + 1 + 1   # host read, sysctls, all units, processes, cgroups
     assert hardening_result(result, stats=True) == {"changed": True, "restart_required": ["batch.service"],
-                                                    "skipped": 4, "module_calls": 6}
+                                                    "skipped": 4, "module_calls": 5}
 
 
 def test_tasks_that_did_not_run():
     skipped_task = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
     empty_loop = {"changed": False, "skipped": True, "results": [], "msg": "No items in the list"}
-    result = hardening_result(PLAN, sysctl=skipped_task, units=empty_loop, processes=empty_loop, cgroups=None)
+    result = hardening_result(PLAN, sysctl=skipped_task, units=skipped_task, processes=empty_loop, cgroups=None)
     assert result["changed"] is False and result["module_calls"] == 1
     assert result["changes"] == {"sysctl": {}, "units": {}, "processes": [], "cgroups": {}}
     assert result["restart_required"] == [] and result["skipped"] == PLAN["skipped"]

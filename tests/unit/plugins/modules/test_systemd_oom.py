@@ -322,3 +322,38 @@ def test_the_diff_shows_the_dropin_and_the_labelled_live_change(host):
     assert dropin["after_header"] == DROPIN
     assert live == {"before_header": "live oom_score_adj of app.service", "after_header": "live oom_score_adj of app.service",
                     "before": "pid 77 (app): 0\n", "after": "pid 77 (app): 250\n"}
+
+
+# ---- the units form: several units in one module run ---------------------------------------------------------
+
+def test_units_form_runs_the_module_once_for_the_unit_list(host):
+    failed, result = run_module({"units": [{"name": "app", "oom_score_adjust": "250", "memory_max": "512M"}],
+                                 "restart": "never", "_ansible_diff": True})
+    assert not failed, result
+    assert result["changed"] is True and result["daemon_reloaded"] is True
+    (unit,) = result["units"]
+    assert unit["unit"] == "app.service" and unit["live"][0]["status"] == "changed"
+    assert "warnings" not in unit and result["warnings"] == []
+    assert host.read(DROPIN).endswith("[Service]\nOOMScoreAdjust=250\nMemoryMax=512M\n")
+    assert host.read("/proc/77/oom_score_adj") == "250\n"
+    assert [c[1] for c in host.calls] == ["--version", "show", "daemon-reload", "show"]
+    assert "MemoryMax=512M" in result["diff"][0]["after"]
+    # the second run: nothing to change, no reload, no diff
+    host.calls[:] = []
+    failed, again = run_module({"units": [{"name": "app", "oom_score_adjust": 250, "memory_max": "512M"}]})
+    assert not failed and again["changed"] is False and "diff" not in again
+    assert [c[1] for c in host.calls] == ["--version", "show", "show"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"name": "app", "units": [{"name": "app", "memory_max": "1G"}]}, "mutually exclusive: name|units"),
+    ({"memory_max": "1G"}, "one of the following is required: name, units"),
+    ({"units": [{"name": "app"}], "memory_max": "1G"}, "give no memory_max beside it"),
+    ({"units": [{"name": "app", "memory_max": "1 GB"}]}, "memory_max"),
+    ({"units": [{"name": "app", "oom_score_adjust": -2000}]}, "oom_score_adjust"),
+])
+def test_units_form_bad_input_is_a_clear_error_and_changes_nothing(host, args, message):
+    failed, result = run_module(args)
+    assert failed and message in result["msg"], result
+    assert host.read(DROPIN) is None
+    assert "daemon-reload" not in [c[1] for c in host.calls]

@@ -45,6 +45,7 @@ def test_services_sessions_runtimes_and_cgroups():
     data = H.probe_data(info)
     assert data == {'processes': [{'pid': 400, 'comm': 'systemd-journal', 'ppid': 1, 'oom_score_adj': -250},
                                   {'pid': 500, 'comm': 'sshd', 'ppid': 1, 'oom_score_adj': 0}],
+                    'protected_sessions': [],   # the session runs at 0: nothing inherited
                     'container_runtimes': ['containerd', 'kubelet'], 'runs_containers': True, 'in_container': True,
                     'cgroups': {'/batch': {'usage_kb': 1046528, 'limit_kb': 1048576}}, 'systemd_running': None}
     report = R.build_report(['h'], [facts()], [info])

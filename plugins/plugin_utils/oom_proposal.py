@@ -29,6 +29,7 @@ room a raise needs) are this module's own facts.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -448,7 +449,14 @@ def _unsafe(value):
 
 def _role_refuses(entry):
     """The hardening role's own validation of an entry (no host needed): its message, or None."""
-    config = dict((k[len('hardening_'):], v) for k, v in entry.items())
+    return _role_refuses_text(_key(entry))
+
+
+# Many hosts of a fleet get the same items (one service, one sysctl): the role's full validation runs
+# once per distinct entry, not once per host.
+@functools.lru_cache(maxsize=4096)
+def _role_refuses_text(text):
+    config = dict((k[len('hardening_'):], v) for k, v in json.loads(text).items())
     query = hardening_plan.host_query(config)  # the entry as the role's own values
     return query['msg'] if query.get('failed') else None
 

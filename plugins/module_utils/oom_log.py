@@ -2208,7 +2208,6 @@ class CacheReader(object):
     ``drop=False``, or neither means available: plain reads.  ``dropped``: bytes handed back.
     """
 
-
     def __init__(self, fd, start=0, end=None, drop=True):
         self.fd = fd
         self.pos = start

@@ -12,7 +12,8 @@ import pytest
 
 from ansible_collections.oomkit.linux.plugins.module_utils import systemd as sd
 
-from .test_systemd import SHOW_252_BEFORE, Systemctl, booted_tree, read, write
+from ansible_collections.oomkit.linux.tests.unit.plugins.module_utils.test_systemd import (
+    SHOW_252_BEFORE, Systemctl, booted_tree, read, write)
 
 SHOW_OTHER = SHOW_252_BEFORE.replace("probe.service", "other.service").replace("MainPID=55", "MainPID=66")
 

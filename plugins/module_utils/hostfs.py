@@ -371,6 +371,24 @@ class _FileLock(object):
         return False
 
 
+def atomic_write(path, text, mode=0o644):
+    """Replace the file at ``path`` (a real path) with ``text``: a temp file in the same directory, fsync,
+    rename. A symlink at ``path`` is replaced, not written through (state and output files of our own;
+    config files a user may link go through HostFS.replace_file)."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
 def file_kind(mode):
     """'a FIFO', 'a directory'... for messages about files that are not regular files."""
     for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),

@@ -25,11 +25,11 @@ import shutil
 import socket
 import stat as stat_mod
 import subprocess
-import tempfile
 import time
 import zlib
 
-from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import HostError, HostFS, check_directory_trust, read_trusted
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import (
+    HostError, HostFS, atomic_write, check_directory_trust, read_trusted)
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
     FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
@@ -277,18 +277,7 @@ def save_state(path, state):
     if not os.path.isdir(d):
         os.makedirs(d, mode=0o700)
     check_directory_trust(d, os.geteuid(), 'state file', path)
-    fd, tmp = tempfile.mkstemp(prefix='.oom_state.', dir=d)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(state, f, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, json.dumps(state, sort_keys=True), 0o600)
 
 
 def _head(path, n):

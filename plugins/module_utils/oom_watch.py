@@ -26,9 +26,11 @@ import errno
 import json
 import os
 import re
-import tempfile
 import time
 
+# atomic_write is re-exported: the collector (roles/watch) and the EDA source write their files with it
+# pylint: disable-next=unused-import
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import atomic_write
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_host import make_refiner
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import (
     STATE_VERSION as READER_STATE_VERSION,
@@ -232,25 +234,6 @@ class Follower(object):
 # --------------------------------------------------------------------------------------------
 # persistence
 # --------------------------------------------------------------------------------------------
-
-def atomic_write(path, text, mode=0o644):
-    """Replace ``path`` with ``text``: a temp file in the same directory, fsync, rename."""
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=d)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
 
 def load_json_state(path, version):
     """(state, message). A missing file is a fresh start (None); a damaged one too, but it is

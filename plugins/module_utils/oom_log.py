@@ -78,19 +78,31 @@ REAPER_ANCHOR = b'oom_reaper:'
 ANCHORS = (START_ANCHOR,) + K_ANCHORS + (REAPER_ANCHOR,)
 # The orphans of a report whose start and kill line did not survive open an event too: the
 # oom-kill: summary, "Task in X killed as a result of limit of Y", "Out of memory and no
-# killable processes...", "Tasks in X are going to be killed due to memory.oom.group set", the
-# oom_reaper line.  The scan finds report starts, summaries, reaper and group lines with one
-# search (a C-speed scan for "oom", the rest of the match in C) and the other two with another.
-_RE_SCAN_OOM = re.compile(rb'oom(?:-kill(?:er|:)|_reaper:| ?: ?gfp|\.group)')
-_RE_SCAN_KILL = re.compile(rb'kill(?:ed as a result of limit|able proc)')
+# killable processes..." (a warning since 4.x, a panic before), "Tasks in X are going to be killed
+# due to memory.oom.group set", the oom_reaper line.  Each has a literal that kernel lines carry and
+# little else does; the scan searches them one by one with libc's strstr (``_needle_offsets``).
+# One table: the scan (``_hits``) and the line-by-line reference (``opens_event``) both read it.
+# 'S': a report start ("invoked oom-killer:", "invoked oom:" in some excerpts), 'O': another line.
+OPEN_NEEDLES = (
+    (b'voked oom', 'S'),
+    (b'oom-kill:', 'O'),
+    (b'oom_reaper', 'O'),
+    (b'oom.group', 'O'),
+    (b'as a result of limit', 'O'),
+    (b'Out of memory and', 'O'),
+)
 # userspace killers: systemd-oomd "Killed /x.slice/y.scope due to ...", found by the "K" search;
-# earlyoom "sending SIGTERM to process ..." and nohang "  Sending SIGTERM to the victim", found by one
-# search (a C-speed scan for "SIG", the rest of the match in C)
+# earlyoom "sending SIGTERM to process ..." and nohang "  Sending SIGKILL to the victim", found by a
+# search for "SIG" and a match where it is
 U_K_ANCHOR = b'Killed /'
+U_NEEDLE = b'SIG'
 _RE_SCAN_U = re.compile(rb'SIG[A-Z12]{2,6} to (?:process \d|the victim)')
 
 
 _RE_STAMP_RAW = re.compile(rb'\[\s*\d+\.\d+\]')
+# include/linux/sched.h (every version since 2.6): a task's comm holds at most 15 bytes and a NUL.
+# The first part of a record that a newline in the invoker's comm split in two is at most that long.
+TASK_COMM_LEN = 16
 
 
 def continues_record(prev, line):
@@ -106,13 +118,17 @@ def continues_record(prev, line):
         # a console's own prefix, then the aligned rest
         return True
     m = _RE_STAMP_RAW.search(line, 0, 200)
-    return m is not None and m.group(0) in prev[:200] and START_ANCHOR in line and START_ANCHOR not in prev
+    if m is None or START_ANCHOR not in line or START_ANCHOR in prev:
+        return False
+    at = prev.find(m.group(0), 0, 200)
+    # the same stamp and, after it, no more than the first part of a comm (another record of the
+    # same microsecond is not the start of this one)
+    return at >= 0 and len(prev) - (at + len(m.group(0))) <= TASK_COMM_LEN
 
 
 def opens_event(line):
     """Can this raw line open an event?  (The line-by-line reference uses what the scan finds.)"""
-    return any(a in line for a in K_ANCHORS) or _RE_SCAN_OOM.search(line) is not None or \
-        _RE_SCAN_KILL.search(line) is not None
+    return any(a in line for a in K_ANCHORS) or any(needle in line for needle, _kind in OPEN_NEEDLES)
 
 
 def userspace_anchor(line):
@@ -939,7 +955,8 @@ class OomParser(object):
                                 self.ref_epoch), held[1])
         if held is not None and 'invoked oom' in w.msg and w.uptime is not None and isinstance(held[0], Wrapped) and \
                 held[0].uptime == w.uptime and held[0].host == w.host and held[0].fmt == w.fmt and \
-                'invoked oom' not in held[0].msg:
+                'invoked oom' not in held[0].msg and \
+                len(held[0].msg.strip().encode('utf-8', 'replace')) < TASK_COMM_LEN:
             # /proc/kmsg (rsyslog imklog) splits a record holding a newline into lines of the same stamp
             w = Wrapped(held[0].msg + '\n' + w.msg, program=held[0].program, host=held[0].host, uptime=w.uptime,
                         epoch=held[0]._epoch, fmt=w.fmt)  # pylint: disable=protected-access
@@ -1834,14 +1851,87 @@ def count_newlines(buf, start, end):
     return size - len(part.replace(b'\n', b''))
 
 
+_STRSTR = []
+
+
+def _strstr_call():
+    """libc's ``strstr`` through ``ctypes`` as (strstr, address_of), or None.
+
+    glibc's strstr is vectorised: on x86-64 it scans a GiB of log text for a needle whose first
+    two bytes are rare in about 0.04 s, where ``bytes.find`` and ``re`` take 0.2 to 0.5 s per
+    needle (bench/oom_log/README.md).  It needs a NUL-terminated string: ``_needle_offsets``
+    writes a NUL at the end of the range and falls back to ``bytes.find`` for a range that holds
+    a NUL of its own."""
+    if _STRSTR:
+        return _STRSTR[0]
+    pair = None
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        strstr = ctypes.CDLL(None).strstr
+        strstr.restype = ctypes.c_void_p
+        strstr.argtypes = (ctypes.c_void_p, ctypes.c_char_p)
+        char_at = ctypes.c_char.from_buffer
+        addressof = ctypes.addressof
+        probe = bytearray(b'xxoom-kill:x\0')
+        anchor = char_at(probe)
+        if strstr(addressof(anchor), b'oom-kill:') == addressof(anchor) + 2:
+            pair = (strstr, char_at, addressof)
+        del anchor
+    except (ImportError, OSError, AttributeError, TypeError, ValueError):
+        pair = None
+    _STRSTR.append(pair)
+    return pair
+
+
+def _needle_offsets(buf, needles, lo, stop):
+    """For each needle, the sorted offsets of its occurrences that start in ``buf[lo:stop]``.
+
+    ``buf`` is a bytearray with at least one byte after ``stop`` (the scan keeps one spare):
+    that byte is set to NUL for the search and restored."""
+    call = _strstr_call()
+    if call is None or stop >= len(buf) or buf.find(b'\0', lo, stop) >= 0:
+        out = []
+        find = buf.find
+        for needle in needles:
+            found = []
+            i = find(needle, lo, stop)
+            while i >= 0:
+                found.append(i)
+                i = find(needle, i + 1, stop)
+            out.append(found)
+        return out
+    strstr, char_at, addressof = call
+    saved = buf[stop]
+    buf[stop] = 0
+    anchor = char_at(buf)
+    try:
+        base = addressof(anchor)
+        first = base + lo
+        out = []
+        for needle in needles:
+            found = []
+            p = strstr(first, needle)
+            while p is not None:
+                found.append(p - base)
+                p = strstr(p + 1, needle)
+            out.append(found)
+        return out
+    finally:
+        del anchor
+        buf[stop] = saved
+
+
+_OPEN_NEEDLE_BYTES = tuple(needle for needle, _kind in OPEN_NEEDLES)
+_OPEN_NEEDLE_KINDS = tuple(kind for _needle, kind in OPEN_NEEDLES)
+
+
 def _hits(buf, lo, stop, ulo):
     """Sorted (offset, kind) of the anchors in ``buf[lo:stop]`` (userspace ones from ``ulo``).
 
     kind: ``K`` kill-type line ("Killed process", "Kill process", "Kernel panic": all start with
     ``K``, found with a memchr-speed search for that byte plus a prefix check), ``S`` report start
-    ("invoked oom"), ``O`` other line that opens an event when none is open (oom-kill: summary,
-    "Task in ... killed as a result of limit of", no killable processes, memory.oom.group,
-    oom_reaper), ``U`` userspace killer line.  One search per needle: every shape in one scan.
+    ("invoked oom"), ``O`` other line that opens an event when none is open (``OPEN_NEEDLES``),
+    ``U`` userspace killer line.  One search per needle: every shape in one scan.
     """
     find = buf.find
     starts = buf.startswith
@@ -1855,26 +1945,24 @@ def _hits(buf, lo, stop, ulo):
         elif starts(U_K_ANCHOR, i):
             add((i, 'U'))
         i = find(b'K', i + 1, stop)
-    for m in _RE_SCAN_OOM.finditer(buf, lo, stop):
-        i = m.start()
-        # "invoked oom-killer:" (and "invoked oom:" in some excerpts) starts a report
-        add((i - 8, 'S') if i >= 8 and buf[i - 8:i] == b'invoked ' else (i, 'O'))
-    # (two bytes.find of the literals "killed as a result of limit" and "killable proc" measured
-    # slower than this one regex: 0.53 against 0.44 s per GiB)
-    for m in _RE_SCAN_KILL.finditer(buf, lo, stop):
-        add((m.start(), 'O'))
-    # userspace "SIG...": the byte "G" found with memchr (bytes.find of one byte), the rest matched
-    # where it is; 0.35 against 0.52 s per GiB for the regex's own prefix search
-    match_u = _RE_SCAN_U.match
-    i = find(b'G', ulo + 2, stop)
-    while i >= 0:
-        if buf[i - 1] == 73 and buf[i - 2] == 83:  # b'SI' before the 'G' (no slice object per hit)
-            m = match_u(buf, i - 2, stop)
-            if m is not None:
-                add((i - 2, 'U'))
-                i = find(b'G', m.end(), stop)
+    found = _needle_offsets(buf, _OPEN_NEEDLE_BYTES + (U_NEEDLE,), ulo, stop)
+    for offsets, kind in zip(found, _OPEN_NEEDLE_KINDS):
+        for i in offsets:
+            if i < lo:
                 continue
-        i = find(b'G', i + 1, stop)
+            if kind == 'S':
+                # "invoked oom-killer:" (and "invoked oom:" in some excerpts) starts a report
+                add((i - 2, 'S') if i >= 2 and buf[i - 2:i] == b'in' else (i, 'O'))
+            else:
+                add((i, kind))
+    match_u = _RE_SCAN_U.match
+    after = -1
+    for i in found[-1]:
+        if i >= after:
+            m = match_u(buf, i, stop)
+            if m is not None:
+                add((i, 'U'))
+                after = m.end()
     hits.sort()
     return hits
 
@@ -2075,7 +2163,8 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
     to which lines were read.
     """
     lookback_max = min(LOOKBACK, block_size)
-    buf = bytearray(lookback_max + block_size)
+    # one spare byte after the data: the needle search writes its NUL terminator there
+    buf = bytearray(lookback_max + block_size + 1)
     view = memoryview(buf)
     lb = 0                 # look-back bytes at the front of buf
     carry = 0              # bytes of an incomplete line after the look-back
@@ -2087,10 +2176,10 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
     consumed_end = offset
     limit_abs = None if size_limit is None else offset + size_limit
     while True:
-        if lb + carry >= len(buf):
+        if lb + carry >= len(buf) - 1:
             if len(buf) < MAX_LINE + lookback_max:
                 view.release()
-                buf.extend(bytes(len(buf)))
+                buf.extend(bytes(len(buf) - 1))
                 view = memoryview(buf)
             else:
                 # a line longer than MAX_LINE: dropped, counted as skipped
@@ -2100,7 +2189,7 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
                     stats['skipped'] = stats.get('skipped', 0) + 1
         if limit_abs is not None and base + lb >= limit_abs and not parser.window:
             break
-        n = fobj.readinto(view[lb + carry:])
+        n = fobj.readinto(view[lb + carry:len(buf) - 1])
         final = not n
         if final:
             if not carry:

@@ -823,3 +823,44 @@ def test_window_filter_knows_journal_byte_array_messages():
     assert oom_log._interesting(b'{"_TRANSPORT": "kernel", "MESSAGE": [67, 80, 85]}')
     assert oom_log._interesting(b'{"_TRANSPORT":"kernel","MESSAGE":[67,80,85]}')
     assert not oom_log._interesting(b'{"_TRANSPORT": "kernel", "MESSAGE": "eth0: link up"}')
+
+
+def test_another_record_of_the_same_microsecond_is_not_part_of_the_invoked_line():
+    # /proc/kmsg readers (rsyslog imklog) print the parts of a record that a newline in the
+    # invoker's comm split with the record's stamp on each; the first part is at most a comm
+    # (15 bytes, TASK_COMM_LEN).  A whole other record with the same stamp stays apart.
+    stamp = b'Nov 18 11:08:44 h kernel: [ 1124.070000] '
+    rest = (b' invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n' +
+            stamp + b'Memory cgroup out of memory: Killed process 7 (java) total-vm:10kB, anon-rss:5kB, '
+            b'file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\n')
+    other = stamp + b'cni0: port 1(veth1) entered forwarding state\n' + stamp + b'java' + rest
+    split = stamp + b'ab\n' + stamp + b'cd' + rest
+    for data, invoker in ((other, 'java'), (split, 'ab\ncd')):
+        evs, summary = parse_text(data)
+        ref = parse_lines(data.splitlines())
+        assert summary['total'] == 1 and len(ref) == 1
+        assert evs[0]['invoker'] == ref[0]['invoker'] == invoker
+        assert evs[0]['killed_pid'] == 7
+
+
+@pytest.mark.parametrize('with_libc', [True, False])
+def test_needle_search_finds_what_find_finds_and_leaves_the_buffer_as_it_was(with_libc, monkeypatch):
+    if not with_libc:
+        monkeypatch.setattr(oom_log, '_STRSTR', [None])
+    elif oom_log._strstr_call() is None:  # pylint: disable=protected-access
+        pytest.skip('no libc strstr here')
+    rng = random.Random(5)
+    needles = [n for n, _kind in oom_log.OPEN_NEEDLES] + [oom_log.U_NEEDLE]
+    alphabet = [b'a', b' ', b'\n', b'oom', b'-kill:', b'voked oom', b'SIG', b'\x00', b'oom.group', b'oom_reaper',
+                b'as a result of limit', b'Out of memory and', b'\xff']
+    for _round in range(300):
+        data = b''.join(rng.choice(alphabet) for _i in range(rng.randint(0, 60)))
+        buf = bytearray(data + b'Z')  # the spare byte the scan keeps after its data
+        lo = rng.randint(0, len(data))
+        stop = rng.randint(lo, len(data))
+        got = oom_log._needle_offsets(buf, needles, lo, stop)  # pylint: disable=protected-access
+        want = []
+        for needle in needles:
+            want.append([i for i in range(lo, stop) if data.startswith(needle, i) and i + len(needle) <= stop])
+        assert got == want, (data, lo, stop)
+        assert bytes(buf) == data + b'Z'

@@ -448,6 +448,43 @@ def unwrap_line(line, ref_epoch=None):
         return Wrapped(line, program=None, fmt='garbage')
 
 
+# Formats in which everything before the kernel's "[ uptime]" stamp (time, host, program) is read
+# from that part alone, and the message is the rest of the line after the stamp.
+_HEAD_FORMATS = frozenset(('syslog', 'rfc3339', 'pipe', 'rfc5424', 'journal-short-full', 'journal-short-unix'))
+
+
+def head_of(text, w):
+    """(head, stamp offset, w) when ``w = unwrap_line(text)`` is ``head + "[ uptime] " + w.msg``
+    in one of ``_HEAD_FORMATS``, else None: a line that starts with the same head unwraps to the
+    same time, host and program (``unwrap_after_head``)."""
+    if w.uptime is None or w.fmt not in _HEAD_FORMATS or w.cursor is not None:
+        return None
+    end = len(text) - len(w.msg)
+    if end <= 0 or not text.endswith(w.msg):
+        return None
+    at = text.rfind('[', 0, end)
+    for _try in range(2):  # the stamp, or the stamp before a printk caller id "[T12]"
+        if at <= 0:
+            return None
+        m = _RE_UPTIME.match(text, at)
+        if m is not None and m.end() == end and float(m.group(1)) == w.uptime:
+            return (text[:at], at, w)
+        at = text.rfind('[', 0, at)
+    return None
+
+
+def unwrap_after_head(text, head):
+    """``unwrap_line(text)`` for a line that starts with ``head`` (from ``head_of``), or None."""
+    if not text.startswith(head[0]):
+        return None
+    m = _RE_UPTIME.match(text, head[1])
+    if m is None:
+        return None
+    t = head[2]
+    return Wrapped(text[m.end():], program=t.program, host=t.host, uptime=float(m.group(1)), epoch=t._epoch,  # pylint: disable=protected-access
+                   fmt=t.fmt)
+
+
 def _unwrap(line, ref_epoch):
     s = line.rstrip('\r\n')
     c = s[:1]
@@ -737,7 +774,9 @@ _RE_GFP = re.compile(r'^(0x[0-9a-fA-F]+)(?:\((.*)\))?$')
 # raw-bytes pre-filter for window lines (plain substring tests: much cheaper than a regex)
 _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
 # what the summary and the cause need (first occurrence in a report); the rest is read later
-_LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=',
+# (and every line that opens an event of another host in the line-by-line reference, such as a
+# 2.6.32 selection line "Out of memory: kill process N (x) score S or a child")
+_LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=', b'ill process',
                    b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info', b'oom_reaper',
                    b'Node ')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
@@ -908,6 +947,8 @@ class OomParser(object):
         self._open_comm = {}
         # the last kernel line fed that meant nothing (the first part of a record with a newline)
         self._held = None
+        # the head of the last line unwrapped in full (head_of)
+        self._head = None
 
     # ---- public -----------------------------------------------------------------------------
 
@@ -938,7 +979,7 @@ class OomParser(object):
                 text = raw.decode('utf-8', 'replace')
             else:
                 text = raw
-            w = unwrap_line(text, self.ref_epoch)
+            w = self._unwrap_text(text)
         if w.cursor:
             self.last_cursor = w.cursor
         if w.program is not None and w.program != KERNEL:
@@ -1004,9 +1045,21 @@ class OomParser(object):
             return self._idle()
         return self.window
 
+    def _unwrap_text(self, text):
+        """``unwrap_line(text)``; the lines of one report share their head (``head_of``): only the
+        first is unwrapped in full."""
+        head = self._head
+        if head is not None:
+            w = unwrap_after_head(text, head)
+            if w is not None:
+                return w
+        w = unwrap_line(text, self.ref_epoch)
+        self._head = head_of(text, w)
+        return w
+
     def peek(self, raw):
         """Unwrap a raw line ahead of feeding it (the result is reused by the next feed of it)."""
-        w = unwrap_line(bytes(raw).decode('utf-8', 'replace'), self.ref_epoch)
+        w = self._unwrap_text(bytes(raw).decode('utf-8', 'replace'))
         self._memo = (raw, w)
         return w
 
@@ -1014,7 +1067,7 @@ class OomParser(object):
         """True when raw line ``cand`` is a kernel "invoked oom" line of the same host as the
         unwrapped kill line ``kw`` (used to search a report's start back from its kill line)."""
         try:
-            cw = unwrap_line(cand.decode('utf-8', 'replace'), self.ref_epoch)
+            cw = self._unwrap_text(cand.decode('utf-8', 'replace'))
             if cw.program is not None and cw.program != KERNEL:
                 return False
             if not any(_RE_INVOKED.match(part.lstrip() if part is not cw.msg else part)

@@ -63,6 +63,10 @@ def _key(evs):
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(any_line, max_size=80), block=st.integers(16, 600))
+# another host's 2.6.32 selection line inside a report read by keyword
+@example(lines=[b'[  205.060898] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
+                b'Mar  3 10:05:10 oldbox kernel: Out of memory: kill process 5120 (java) score 913 or a child',
+                b'[Do Nov 26 00:30:01 2026] Memory cgroup out of memory: Killed process'], block=129)
 def test_random_input_never_raises_and_scan_equals_reference(lines, block):
     data = b'\n'.join(lines) + (b'\n' if lines else b'')
     ref = parse_lines(data.splitlines(True))

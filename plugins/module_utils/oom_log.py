@@ -781,6 +781,7 @@ _RE_ROW_RAW = re.compile(rb'\[ *\d+\] ')
 _LIGHT_KEYWORDS = (b'oom-kill:', b'memory: usage', b'Task in ', b'Memory cgroup stats for', b'cpuset=', b'ill process',
                    b'no killable', b'oom.group', b'not syncing', b'deadlocked on memory', b'Mem-Info', b'oom_reaper',
                    b'Node ')
+_LIGHT_MEM_INFO = _LIGHT_KEYWORDS.index(b'Mem-Info')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
 MAX_DEFERRED_REGION = 64 * 1024
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
@@ -1690,7 +1691,8 @@ def complete_event(ev):
     p = OomParser(ev['source'], out.append, include_tasks=include_tasks, ref_epoch=ref_epoch, boot_epoch=boot_epoch)
     lineno = ev['line']
     buf = bytearray(region)
-    _feed_region(buf, 0, len(buf), lineno - 1, p)
+    buf.append(0)  # the spare byte of the needle search
+    _feed_region(buf, 0, len(region), lineno - 1, p)
     p.close()
     full = None
     for cand in out:
@@ -2057,6 +2059,13 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=No
         return walked_to, cur_pos, cur_line
     hits = _hits(buf, max(start, pos), stop, start)
     nhits = len(hits)
+    # next_s[i]: offset of the first report start after hit i (end: none)
+    next_s = [end] * nhits
+    following = end
+    for j in range(nhits - 1, -1, -1):
+        next_s[j] = following
+        if hits[j][1] == 'S':
+            following = hits[j][0]
     last_u = -1
     for idx in range(nhits):
         h, kind = hits[idx]
@@ -2129,9 +2138,17 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=No
                 ev['_region'] = bytes(buf[region[0]:region[1]])
                 ev['_cfg'] = (parser.include_tasks, parser.ref_epoch, parser.boot_epoch)
         # the anchor's (or kill) line is fed as it is; the lines after it pass the window filter
-        # (as in the line-by-line reference) instead of an unwrap of each noise line
+        # (as in the line-by-line reference) instead of an unwrap of each noise line.  The next
+        # report start after the kill line is left to its own hit: a report that follows another
+        # one at once (an OOM storm) is then read by keyword too, not line by line.
+        next_start = end
+        hs = next_s[idx]
+        if hs < end and hs > kill_h:
+            next_start = rfind(b'\n', pos, hs) + 1 or pos
         first = True
         while pos < end:
+            if pos == next_start and pos > kill_h:
+                break
             nl = find(b'\n', pos, end)
             parser.pos = pos
             more = feed(buf[pos:nl], cur_line + 1, prefiltered=first or pos <= kill_h <= nl)
@@ -2152,31 +2169,26 @@ def _feed_region(buf, a, b, line_a, parser, light=False):
     find = buf.find
     rfind = buf.rfind
     starts = {a}
-    if light:
-        # every line the summary and the cause need (the first only of the long per-cgroup stats;
-        # the per-node lines only when show_mem's "Mem-Info:" line is missing: it tells the same)
-        mem_info = find(b'Mem-Info', a, b) >= 0
-        for kw in _LIGHT_KEYWORDS:
-            if mem_info and kw == b'Node ':
-                continue
-            i = find(kw, a, b)
-            while i >= 0:
-                starts.add(rfind(b'\n', a, i) + 1 or a)
-                if kw == b'Memory cgroup stats for':
-                    break
-                i = find(b'\n', i, b)
-                if i < 0:
-                    break
-                i = find(kw, i, b)
-    else:
-        for kw in _REGION_KEYWORDS:
-            i = find(kw, a, b)
-            while i >= 0:
-                starts.add(rfind(b'\n', a, i) + 1 or a)
-                i = find(b'\n', i, b)
-                if i < 0:
-                    break
-                i = find(kw, i, b)
+    keywords = _LIGHT_KEYWORDS if light else _REGION_KEYWORDS
+    # the keywords' offsets in one call (libc's strstr: the region is searched 13 times)
+    found = _needle_offsets(buf, keywords, a, b)
+    # light: every line the summary and the cause need (the first only of the long per-cgroup
+    # stats; the per-node lines only when show_mem's "Mem-Info:" line is missing: it tells the same)
+    skip_nodes = light and bool(found[_LIGHT_MEM_INFO])
+    for kw, offsets in zip(keywords, found):
+        if skip_nodes and kw == b'Node ':
+            continue
+        last = -1
+        for i in offsets:
+            if i < last:
+                continue  # on a line already taken
+            ls = rfind(b'\n', a, i) + 1 or a
+            starts.add(ls)
+            if light and kw == b'Memory cgroup stats for':
+                break
+            last = find(b'\n', i, b)
+            if last < 0:
+                break
     cur = a
     line = line_a
     feed = parser.feed

@@ -8,8 +8,9 @@ Pure Python standard library (3.8+), no Ansible imports: the fact module, the un
 
 Pipeline, per source:
 
-1. Scan: big binary blocks are searched with ``bytes.find`` for two rare anchors
-   (``invoked oom`` and ``Killed process``).  Only the lines around a hit are decoded.
+1. Scan: 1 MiB blocks are searched for every line that can open an event (``_hits``): kill
+   lines by a memchr of ``K``, the other shapes by their literal (``OPEN_NEEDLES``) with libc's
+   ``strstr`` through ``ctypes``.  Only the lines around a hit are decoded.
 2. Window: an anchor line opens an event "window"; the following lines are fed to the assembler
    until the event closes (kill line, next report, or a budget of unrelated lines).
 3. Unwrap: one function strips the log wrapper of each line (dmesg, syslog, RFC 3339/5424,

@@ -1914,7 +1914,7 @@ _STRSTR = []
 
 
 def _strstr_call():
-    """libc's ``strstr`` through ``ctypes`` as (strstr, address_of), or None.
+    """libc's ``strstr`` through ``ctypes``, as (strstr, ``c_char.from_buffer``, ``addressof``), or None.
 
     glibc's strstr is vectorised: on x86-64 it scans a GiB of log text for a needle whose first
     two bytes are rare in about 0.04 s, where ``bytes.find`` and ``re`` take 0.2 to 0.5 s per

@@ -24,6 +24,8 @@ import time
 
 import pytest
 
+from ansible_collections.oomkit.linux.tests.real_host import remove_cgroup
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RULEBOOK = os.path.join(REPO, 'extensions', 'eda', 'rulebooks', 'oom_react.yml')
 MEMCG = '/sys/fs/cgroup/memory'
@@ -47,12 +49,7 @@ def unit_cgroup():
             f.write('%d\n' % (32 << 20))
         yield name, path
     finally:
-        for dummy in range(50):
-            try:
-                os.rmdir(path)
-                break
-            except OSError:
-                time.sleep(0.1)
+        remove_cgroup(path)
 
 
 def oom_kill(cg_path):

@@ -28,9 +28,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
+
+from ansible_collections.oomkit.linux.tests.real_host import ansible_runner_path, collections_path, remove_cgroup
 import yaml
 
 MEMCG = '/sys/fs/cgroup/memory'
@@ -38,21 +39,6 @@ HOST = 'node1'
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.isfile(os.path.join(MEMCG, 'memory.limit_in_bytes')),
                                 reason='needs root and the cgroup v1 memory controller')
-
-
-def _runner():
-    path = shutil.which('ansible-runner') or os.path.join(os.path.dirname(sys.executable), 'ansible-runner')
-    if not os.path.exists(path):
-        pytest.fail('ansible-runner is not installed (requirements-dev.txt)')
-    return path
-
-
-def _collections_path():
-    for entry in (os.environ.get('PYTHONPATH') or '').split(os.pathsep) + sys.path:
-        if entry and os.path.isdir(os.path.join(entry, 'ansible_collections', 'oomkit', 'linux')):
-            return os.path.abspath(entry)
-    pytest.fail('the collection is not importable as ansible_collections.oomkit.linux (PYTHONPATH)')
-    return None
 
 
 def _job(base, ident, playbook, extravars, cmdline=None):
@@ -67,7 +53,7 @@ def _job(base, ident, playbook, extravars, cmdline=None):
     with open(os.path.join(pdd, 'env', 'extravars'), 'w') as handle:
         json.dump(extravars, handle)
     with open(os.path.join(pdd, 'env', 'envvars'), 'w') as handle:
-        json.dump({'ANSIBLE_COLLECTIONS_PATH': _collections_path(), 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_ROLES_PATH': ''},
+        json.dump({'ANSIBLE_COLLECTIONS_PATH': collections_path(), 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_ROLES_PATH': ''},
                   handle)
     if cmdline:
         with open(os.path.join(pdd, 'env', 'cmdline'), 'w') as handle:
@@ -75,7 +61,7 @@ def _job(base, ident, playbook, extravars, cmdline=None):
     with open(os.path.join(pdd, 'project', 'play.yml'), 'w') as handle:
         handle.write('---\n- name: The collection playbook, as a project would run it\n'
                      '  ansible.builtin.import_playbook: %s\n' % playbook)
-    proc = subprocess.run([_runner(), 'run', pdd, '-p', 'play.yml', '--ident', ident], stdout=subprocess.PIPE,
+    proc = subprocess.run([ansible_runner_path(), 'run', pdd, '-p', 'play.yml', '--ident', ident], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=900, check=False)
     with open(os.path.join(pdd, 'artifacts', ident, 'rc')) as handle:
         assert int(handle.read().strip()) == 0 and proc.returncode == 0, proc.stdout.decode('utf-8', 'replace')[-4000:]
@@ -148,12 +134,7 @@ def workflow():
         yield {'name': name, 'report_dir': report_dir, 'artifacts': artifacts, 'check': (check_stats, check_events),
                'control': (control_stats, control_events), 'limit_after': limit_after}
     finally:
-        for dummy in range(50):
-            try:
-                os.rmdir(path)
-                break
-            except OSError:
-                time.sleep(0.1)
+        remove_cgroup(path)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -26,6 +26,8 @@ import tempfile
 
 import pytest
 
+from ansible_collections.oomkit.linux.tests.real_host import ansible_runner_path, collections_path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(COLLECTION, 'tests', 'unit', 'fixtures', 'oom_logs')
@@ -48,21 +50,6 @@ HOSTS = [
 ]
 
 
-def _runner():
-    path = shutil.which('ansible-runner') or os.path.join(os.path.dirname(sys.executable), 'ansible-runner')
-    if not os.path.exists(path):
-        pytest.fail('ansible-runner is not installed (requirements-dev.txt)')
-    return path
-
-
-def _collections_path():
-    for entry in (os.environ.get('PYTHONPATH') or '').split(os.pathsep) + sys.path:
-        if entry and os.path.isdir(os.path.join(entry, 'ansible_collections', 'oomkit', 'linux')):
-            return os.path.abspath(entry)
-    pytest.fail('the collection is not importable as ansible_collections.oomkit.linux (PYTHONPATH)')
-    return None
-
-
 def _inventory(hosts):
     groups = {}
     for name, host_groups, log in hosts:
@@ -83,7 +70,7 @@ def _private_data_dir(base, ident, hosts, playbook, extravars):
     with open(os.path.join(pdd, 'env', 'extravars'), 'w') as handle:
         json.dump(extravars, handle)
     with open(os.path.join(pdd, 'env', 'envvars'), 'w') as handle:
-        json.dump({'ANSIBLE_COLLECTIONS_PATH': _collections_path(), 'ANSIBLE_NOCOLOR': '1',
+        json.dump({'ANSIBLE_COLLECTIONS_PATH': collections_path(), 'ANSIBLE_NOCOLOR': '1',
                    'ANSIBLE_ROLES_PATH': '', 'ANSIBLE_FORKS': '5'}, handle)
     with open(os.path.join(pdd, 'project', 'play.yml'), 'w') as handle:
         handle.write('---\n- name: The collection playbook, as a project would run it\n'
@@ -92,7 +79,7 @@ def _private_data_dir(base, ident, hosts, playbook, extravars):
 
 
 def _start(pdd, ident):
-    return subprocess.Popen([_runner(), 'run', pdd, '-p', 'play.yml', '--ident', ident],
+    return subprocess.Popen([ansible_runner_path(), 'run', pdd, '-p', 'play.yml', '--ident', ident],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

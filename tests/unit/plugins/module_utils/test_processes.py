@@ -586,20 +586,6 @@ def test_real_include_children():
         parent.wait()
 
 
-def test_real_process_exited_is_vanished(child):
-    process, marker = child
-    fs = HostFS("/")
-    selected = P.select_processes(fs, {"pids": [process.pid]})
-    changes = P.plan_oom_score_adj(fs, selected, 300)
-    process.kill()
-    process.wait()
-    txn = Transaction()
-    for change in changes:
-        txn.add_live(change)
-    txn.commit()
-    assert selected[0].status == "vanished"
-
-
 def test_real_scan_finds_own_interpreter_and_skips_kernel_threads():
     fs = HostFS("/")
     everything = P.select_processes(fs, {"pattern": "."})

@@ -28,9 +28,6 @@ import os
 import re
 import time
 
-# atomic_write is re-exported: the collector (roles/watch) and the EDA source write their files with it
-# pylint: disable-next=unused-import
-from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import atomic_write
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_host import make_refiner
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import (
     STATE_VERSION as READER_STATE_VERSION,

@@ -319,7 +319,6 @@ class _UnitRun(object):
         self.stale = []
         self.dropin = None
         self.daemon_reloaded = False
-        self.txn = None
 
 
 def _prepare(fs, runner, job):

@@ -38,10 +38,10 @@ if _LIB not in sys.path:
 
 # pylint: disable=wrong-import-position
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSES  # noqa: E402
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import atomic_write  # noqa: E402
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_watch import (  # noqa: E402
     SOURCES,
     Follower,
-    atomic_write,
     event_epoch,
     is_kill,
     load_json_state,

@@ -136,10 +136,10 @@ def _import_collection():
 _import_collection()
 
 # pylint: disable=wrong-import-position
+from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import atomic_write  # noqa: E402
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_watch import (  # noqa: E402
     STATE_VERSION,
     Follower,
-    atomic_write,
     event_epoch,
     is_kill,
     load_json_state,

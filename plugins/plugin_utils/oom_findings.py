@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 
 from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import (
-    SEVERITY_RANK, as_int, epoch_iso, natural_key)
+    SEVERITY_RANK, SSH_TRAP, as_int, epoch_iso, natural_key)
 
 # Every rule a finding can come from, with the kind of its subject (one home: the Prometheus textfile
 # and the docs derive from it).
@@ -48,6 +48,18 @@ def _observation(rule, severity, host, subject, title, detail, recommendation, e
     return {'rule': rule, 'severity': severity, 'host': host, 'subject': subject, 'title': title,
             'detail': detail, 'recommendation': recommendation, 'evidence': [str(e) for e in evidence],
             'events': list(events)}
+
+
+def _protection_advice(name):
+    """What to do for a critical service the OOM killer may pick (or picked)."""
+    if name == SSH_TRAP:
+        return ('Do not give sshd a negative OOMScoreAdjust= or oom_score_adj: whatever its listener runs with, '
+                'an OpenSSH without the Linux OOM adjustment gives to every SSH session and all it starts (the ssh '
+                'trap, which is why the oomkit.linux.hardening role leaves sshd out). Run an sshd built with the '
+                'adjustment (Debian, RHEL and EulerOS build it so): it sets its own listener to -1000 and gives '
+                'sessions back the value it was started with.')
+    return ('Give it a negative OOMScoreAdjust= (oomkit.linux.systemd_oom, or the oomkit.linux.hardening role); '
+            'inside containers the process needs CAP_SYS_RESOURCE to go below 0.')
 
 
 def _service_of(event):
@@ -214,7 +226,7 @@ def _cause_rules(host, host_events, opts):
         out.append(_observation(
             'critical_process_killed', 'high', host, name, 'critical process %s was OOM-killed' % name,
             'The OOM killer chose %s, which the host needs to stay manageable (%d kill(s)).' % (name, len(events)),
-            'Protect it with OOMScoreAdjust= (oomkit.linux.systemd_oom, or the oomkit.linux.hardening role).',
+            _protection_advice(name),
             ['%s killed (%s)' % (name, e['id']) for e in events][:5], events))
     return out
 
@@ -262,9 +274,11 @@ def _config_rules(record, kills_seen, opts):
     for name, procs in sorted(unprotected.items()):
         out.append(_observation(
             'critical_unprotected', 'medium', host, name, 'critical service %s runs without OOM protection' % name,
-            '%s runs with oom_score_adj 0 or more, so the OOM killer may pick it.' % name,
-            'Give it a negative OOMScoreAdjust= (oomkit.linux.systemd_oom, or the oomkit.linux.hardening role); '
-            'inside containers the process needs CAP_SYS_RESOURCE to go below 0.',
+            '%s runs with oom_score_adj 0 or more, so the OOM killer may pick it.%s' % (
+                name, ' An OpenSSH built with its Linux OOM adjustment sets its listener to -1000 when it starts: '
+                'this one was built without it, could not set it, or was set back afterwards.' if name == SSH_TRAP
+                else ''),
+            _protection_advice(name),
             ['%s (pid %s) oom_score_adj=%s' % (p.get('comm'), p.get('pid'), p.get('oom_score_adj')) for p in procs][:10]))
     inherited = {}
     for proc in record.get('protected_sessions') or []:

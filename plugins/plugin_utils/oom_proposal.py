@@ -36,7 +36,7 @@ import re
 from ansible_collections.oomkit.linux.plugins.module_utils.sizes import format_size
 from ansible_collections.oomkit.linux.plugins.module_utils.sysctl import KNOBS, QOS_SYSCTL
 from ansible_collections.oomkit.linux.plugins.plugin_utils import hardening_plan, role_args
-from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import as_int, natural_key, unit_of
+from ansible_collections.oomkit.linux.plugins.plugin_utils.oom_report_common import SSH_TRAP, as_int, natural_key, unit_of
 
 # --- the sizing rules (their home) -----------------------------------------------------------------
 HEADROOM_PERCENT = 25        # a limit from observed peaks: the largest peak plus this much
@@ -55,10 +55,6 @@ SAFE_TEXT = re.compile(r'^[A-Za-z0-9_.:@/+-]+$')
 
 # The variables a proposal entry may hold: the hardening role's list of what it accepts in hardening_proposal.
 PROPOSAL_VARIABLES = hardening_plan.PROPOSAL_VARIABLES
-
-# sshd: OpenSSH gives every session the score its listener started with (roles/hardening/README.md,
-# "The ssh trap"), which is why the role's default list leaves it out; the proposal does the same.
-SSH_TRAP = 'sshd'
 
 
 def role_defaults():

@@ -86,6 +86,41 @@ def test_an_unprotected_listener_with_protected_sessions_gives_both_findings():
     """A live write to every process named sshd (a host without systemd) reaches the sessions too."""
     report = R.build_report(['vm'], [facts()], [host_info(-500, listener=0)], now=NOW)
     assert [f['rule'] for f in report['findings']] == ['session_inherits_protection', 'critical_unprotected']
+    # the advice for sshd never leads into the trap the other finding reports
+    (unprotected,) = [f for f in report['findings'] if f['rule'] == 'critical_unprotected']
+    assert unprotected['subject'] == 'sshd'
+    assert 'sets its listener to -1000 when it starts' in unprotected['detail']
+    assert unprotected['recommendation'].startswith('Do not give sshd a negative OOMScoreAdjust=')
+    assert 'systemd_oom' not in unprotected['recommendation']
+
+
+def test_other_critical_services_are_advised_a_negative_score():
+    info = host_info(0)
+    info['processes'][1]['processes'][0]['oom_score_adj'] = 0
+    report = R.build_report(['vm'], [facts()], [info], now=NOW)
+    (unprotected,) = [f for f in report['findings'] if f['rule'] == 'critical_unprotected']
+    assert unprotected['subject'] == 'systemd-journal'
+    assert unprotected['recommendation'].startswith('Give it a negative OOMScoreAdjust= (oomkit.linux.systemd_oom')
+
+
+def test_a_killed_sshd_is_not_advised_the_trap():
+    killed = facts()
+    killed['ansible_facts']['oom']['events'] = [{
+        'id': 'e1', 'source': '/var/log/messages', 'line': 7, 'time': '2026-12-02T11:00:00+00:00', 'cause': 'system_memory',
+        'killed_comm': 'sshd', 'killed_pid': 326}]
+    killed['ansible_facts']['oom']['summary'] = {'total': 1}
+    report = R.build_report(['vm'], [killed], [host_info(0)], now=NOW)
+    (finding,) = [f for f in report['findings'] if f['rule'] == 'critical_process_killed']
+    assert finding['subject'] == 'sshd'
+    assert finding['recommendation'].startswith('Do not give sshd a negative OOMScoreAdjust=')
+
+
+def test_the_trap_has_one_home_and_the_hardening_defaults_leave_it_out():
+    from ansible_collections.oomkit.linux.plugins.plugin_utils import oom_proposal as P
+    from ansible_collections.oomkit.linux.plugins.plugin_utils import oom_report_common as C
+    assert P.SSH_TRAP is C.SSH_TRAP and F.SSH_TRAP is C.SSH_TRAP
+    assert C.SSH_TRAP in R.DEFAULT_OPTIONS['critical_processes']  # the report checks it ...
+    assert C.SSH_TRAP not in P.role_defaults()['protected']  # ... the role does not protect it
 
 
 def test_one_finding_for_the_fleet():

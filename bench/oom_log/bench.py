@@ -284,7 +284,7 @@ def generate(path, size_mb, seed, events_per_mb=3.0):
 # measurement
 # ---------------------------------------------------------------------------------------------
 
-def _child_parse(path, state, workers, thorough=False, priority='low'):
+def _child_parse(path, state, workers, priority='low'):
     # bytecode of the collection is cached under bench/output (as Python does by default; a
     # PYTHONDONTWRITEBYTECODE environment would otherwise compile ~4000 lines in every run)
     sys.dont_write_bytecode = False
@@ -293,7 +293,7 @@ def _child_parse(path, state, workers, thorough=False, priority='low'):
     from ansible_collections.oomkit.linux.plugins.module_utils.oom_sources import gather  # pylint: disable=import-outside-toplevel
     t0 = time.perf_counter()
     res = gather(sources=['files'], paths=[path], max_events=200, state_file=state, config=False,
-                 enrich=False, workers=workers, thorough=thorough, priority=priority)
+                 enrich=False, workers=workers, priority=priority)
     el = time.perf_counter() - t0
     src = res['sources'][0]
     print(json.dumps({'seconds': el, 'events': res['summary']['total'], 'by_cause': res['summary']['by_cause'],
@@ -332,7 +332,6 @@ def main():
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--workers', type=int, default=1, help='parser workers of the main runs (1, the module default; 0 = auto)')
     ap.add_argument('--child-parse', nargs=3, metavar=('PATH', 'STATE', 'WORKERS'), help=argparse.SUPPRESS)
-    ap.add_argument('--child-thorough', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--child-priority', default='low', help=argparse.SUPPRESS)
     ap.add_argument('--no-cold', action='store_true', help='skip the page-cache runs (they read the log from disk twice)')
     ap.add_argument('--no-gz', action='store_true', help='skip the compressed-log runs')
@@ -341,8 +340,7 @@ def main():
     args = ap.parse_args()
     if args.child_parse:
         path, state, workers = args.child_parse
-        _child_parse(path, state if state != '-' else None, int(workers) or None, args.child_thorough,
-                     args.child_priority)
+        _child_parse(path, state if state != '-' else None, int(workers) or None, args.child_priority)
         return 0
     if args.quick:
         args.size = 100
@@ -389,8 +387,6 @@ def main():
         runs['auto'].append(el)
         rss['auto'] = max(rss.get('auto', 0), peak)
         auto_workers_seen.append(json.loads(out)['workers'])
-    thorough_t, out, _r = parse(path, args.workers, '-', '--child-thorough')
-    thorough_events = json.loads(out)['events']
     with tempfile.TemporaryDirectory() as d:
         state = os.path.join(d, 'state.json')
         parse(path, args.workers, state)
@@ -415,7 +411,6 @@ def main():
             ' '.join('%.3f' % x for x in t)))
     pi = min(inproc)
     print('module without interpreter start-up: best %.3fs (%.0f MiB/s), ratio %.2f' % (pi, mib / pi, pi / g))
-    print('thorough=true (a no-op): %.3fs, ratio %.2f, %d events' % (thorough_t, thorough_t / g, thorough_events))
     print('incremental re-run on the unchanged log: %.1f ms parsing (%.0f ms wall incl. interpreter start), '
           '%d bytes read, %d events' % (inc['seconds'] * 1000, inc_wall * 1000, inc['bytes'], inc['events']))
     if parsed['events'] != meta['events']:

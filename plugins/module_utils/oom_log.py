@@ -149,9 +149,6 @@ def userspace_anchor(line):
 # context read is the 16 KiB before it, _context_before).  Every block moves them to the front of
 # the buffer: 1 MiB of them cost about 0.05 s per GiB.
 LOOKBACK = 64 * 1024
-# Kept for compatibility (files of any size are scanned the same way now).
-FAST_MIN_BYTES = 64 * 1024 * 1024
-
 BLOCK_SIZE = 1 * 1024 * 1024
 # A window closes after this many lines without any recognised OOM-report line.
 WINDOW_IDLE_LINES = 2000
@@ -794,7 +791,7 @@ _LIGHT_MEM_INFO = _LIGHT_KEYWORDS.index(b'Mem-Info')
 # reports up to this size are kept raw for a deferred full parse (only of the returned events)
 MAX_DEFERRED_REGION = 64 * 1024
 _REGION_KEYWORDS = (b'oom', b'ill', b': usage', b'Memory cgroup', b'Task', b'Node ', b'CPU: ', b'of memory',
-                    b'on memory', b'cpuset=', b'"MESSAGE":[', b'"MESSAGE": [')
+                    b'on memory', b'cpuset=', b'Mem-Info', b'"MESSAGE":[', b'"MESSAGE": [')
 MAX_TASK_ROWS = 20000
 
 
@@ -2033,7 +2030,7 @@ def _hits(buf, lo, stop, ulo):
     return hits
 
 
-def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=None):  # pylint: disable=unused-argument
+def _walk_block(buf, start, end, base_line, parser, limit, consumed):
     """Process the lines of ``buf[start:end]``; ``buf[0:start]`` is look-back (lines of the
     previous block, already counted: context of userspace killers' multi-line reports).
 
@@ -2041,8 +2038,7 @@ def _walk_block(buf, start, end, base_line, parser, limit, consumed, thorough=No
     ``limit``; a window left open reads on.  Nothing before ``consumed`` is walked again.
     A report start followed by its kill line (same host, no other report start between) is read
     from the start to the kill line by keyword (``_feed_region``); any other anchor is read line
-    by line from its line until its event wants no more lines.  ``thorough`` is ignored: every
-    shape is always searched.
+    by line from its line until its event wants no more lines.  Every shape is always searched.
     Returns (walked_to, cur_pos, cur_line) with ``cur_line`` = base_line + newlines in
     ``buf[start:cur_pos]`` (negative direction when cur_pos < start).
     """
@@ -2228,13 +2224,12 @@ def _feed_region(buf, a, b, line_a, parser, light=False):
     return b, line + count_newlines(buf, cur, b)
 
 
-def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SIZE, stats=None, offset=0,
-                thorough=True):
+def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SIZE, stats=None, offset=0):
     """Scan a binary stream (anything with ``readinto``) from its current position.
 
     ``offset``: absolute offset of that position (for event offsets).  ``size_limit``: take no
-    anchor beyond this many bytes (a window open there reads on).  ``thorough`` is kept for
-    compatibility and ignored: every line shape is always searched, in one pass.  Returns
+    anchor beyond this many bytes (a window open there reads on).  Every line shape is searched,
+    in one pass.  Returns
     (bytes_read, lines_within_limit, consumed_end) where consumed_end is the absolute offset up
     to which lines were read.
     """
@@ -2281,7 +2276,7 @@ def scan_stream(fobj, parser, start_line=0, size_limit=None, block_size=BLOCK_SI
             continue
         lim = end if limit_abs is None else max(lb, min(end, limit_abs - base))
         parser.base_offset = base
-        walked, cur_pos, cur_line = _walk_block(buf, lb, end, lines, parser, lim, consumed, thorough)
+        walked, cur_pos, cur_line = _walk_block(buf, lb, end, lines, parser, lim, consumed)
         if walked:
             consumed_end = max(consumed_end, base + walked)
         block_lines = cur_line - lines + count_newlines(buf, cur_pos, end)
@@ -2674,8 +2669,8 @@ def _split_points(path, start, size, workers):
     return bounds
 
 
-def _parallel_scan(path, start, size, parser_factory, start_line, block_size, spools, emit, thorough=False,
-                   keep_regions=None, carried=None, emit_userspace=None, drop_cache=True):
+def _parallel_scan(path, start, size, parser_factory, start_line, block_size, spools, emit, keep_regions=None,
+                    carried=None, emit_userspace=None, drop_cache=True):
     """Scan [start, start+size) in ``len(spools) + 1`` ranges: the first in this process, the
     others in forked children, one per spool (an open temporary file).  Every finished event goes to ``emit`` in file order, with absolute line
     numbers, as a sequential scan would give them.
@@ -2697,7 +2692,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
             try:
                 os.close(rfd)
                 res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                                  thorough, keep_regions, spool=spool, drop_cache=drop_cache)
+                                  keep_regions, spool=spool, drop_cache=drop_cache)
                 spool.flush()
                 with os.fdopen(wfd, 'wb') as w:
                     w.write(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
@@ -2716,7 +2711,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
         emit(ev)
     try:
         nbytes, nlines, prev_end, stats, dummy, dummy_regions = _scan_range(
-            path, bounds[0], bounds[1], parser_factory, block_size, workers == 1, thorough, keep_regions,
+            path, bounds[0], bounds[1], parser_factory, block_size, workers == 1, keep_regions,
             carried=carried, emit=first_range_emit, drop_cache=drop_cache)
     finally:
         results = [_child_result(pid, rfd) for _k, pid, rfd, _spool in children]
@@ -2729,7 +2724,7 @@ def _parallel_scan(path, start, size, parser_factory, start_line, block_size, sp
             spool.seek(0)
             spool.truncate()
             res = _scan_range(path, bounds[k], bounds[k + 1], parser_factory, block_size, k == workers - 1,
-                              thorough, keep_regions, spool=spool, drop_cache=drop_cache)
+                              keep_regions, spool=spool, drop_cache=drop_cache)
         nbytes, nlines, consumed_end, st, open_at_end, regions = res
         spool.seek(0)
         for ev, finished in _spooled(spool, open_at_end):
@@ -2784,7 +2779,7 @@ def _spooled(spool, open_at_end):
         yield ev, False
 
 
-def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=False, keep_regions=None,
+def _scan_range(path, start, end, parser_factory, block_size, is_last, keep_regions=None,
                 carried=None, emit=None, spool=None, drop_cache=True):
     """Scan [start, end) of a file in this process, line numbers counted from the range start.
 
@@ -2821,8 +2816,7 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
         reader = CacheReader(f.fileno(), start, drop=drop_cache)
         try:
             nbytes, nlines, consumed_end = scan_stream(reader, parser, 0, size_limit=None if is_last else end - start,
-                                                       block_size=block_size, stats=stats, offset=start,
-                                                       thorough=thorough)
+                                                       block_size=block_size, stats=stats, offset=start)
         finally:
             reader.close()
     still_open = parser.hand_over(0) if is_last else []
@@ -2832,7 +2826,7 @@ def _scan_range(path, start, end, parser_factory, block_size, is_last, thorough=
 
 
 def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE, workers=1,
-              parser_factory=None, stats=None, thorough=None, keep_regions=None, drop_cache=True):
+              parser_factory=None, stats=None, keep_regions=None, drop_cache=True):
     """Scan a plain or gzip file from ``start_offset``.  Returns (bytes_read, lines, end_offset).
 
     With ``workers`` > 1 and a large uncompressed file, ranges are scanned in forked children
@@ -2842,8 +2836,6 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
     The caller closes ``parser``.
     """
     if path.endswith('.gz'):
-        if thorough is None:
-            thorough = os.path.getsize(path) * 8 < FAST_MIN_BYTES
         with open(path, 'rb', buffering=0) as f:
             raw = CacheReader(f.fileno(), 0, drop=drop_cache)
             try:
@@ -2851,14 +2843,12 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
                 if start_offset:
                     g.skip(start_offset)
                 nbytes, nlines, _end = scan_stream(g, parser, start_line, block_size=block_size, stats=stats,
-                                                   offset=start_offset, thorough=thorough)
+                                                   offset=start_offset)
             finally:
                 raw.close()
         return nbytes, nlines, start_offset + nbytes
     size = os.path.getsize(path)
     todo = size - start_offset
-    if thorough is None:
-        thorough = todo < FAST_MIN_BYTES
     spools = []
     if workers > 1 and parser_factory is not None and todo >= PARALLEL_MIN_BYTES:
         try:
@@ -2874,8 +2864,8 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
             # the first range goes on with events left open by the previous file, and the events
             # open at the end of the last range go back to this parser
             nbytes, nlines, st, still_open = _parallel_scan(
-                path, start_offset, todo, parser_factory, start_line, block_size, spools, parser.emit, thorough,
-                keep_regions, parser.hand_over(0), parser.emit_userspace, drop_cache)
+                path, start_offset, todo, parser_factory, start_line, block_size, spools, parser.emit, keep_regions,
+                parser.hand_over(0), parser.emit_userspace, drop_cache)
         finally:
             for spool in spools:
                 spool.close()
@@ -2888,7 +2878,7 @@ def scan_file(path, parser, start_offset=0, start_line=0, block_size=BLOCK_SIZE,
         reader = CacheReader(f.fileno(), start_offset, drop=drop_cache)
         try:
             nbytes, nlines, _end = scan_stream(reader, parser, start_line, block_size=block_size, stats=stats,
-                                               offset=start_offset, thorough=thorough)
+                                               offset=start_offset)
         finally:
             reader.close()
     return nbytes, nlines, start_offset + nbytes

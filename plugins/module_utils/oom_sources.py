@@ -31,7 +31,6 @@ import zlib
 from ansible_collections.oomkit.linux.plugins.module_utils.hostfs import (
     HostError, HostFS, atomic_write, check_directory_trust, read_trusted)
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import (
-    FAST_MIN_BYTES,
     PARALLEL_MIN_BYTES,
     USERSPACE_KILLERS,
     CacheReader,
@@ -444,8 +443,7 @@ class SourceReader(object):
     """Reads the requested sources into one :class:`EventCollector`."""
 
     def __init__(self, root='/', include_tasks=False, since=None, until=None, max_events=None,
-                 state=None, workers=None, block_size=None, now=None, journalctl=None, dmesg=None,
-                 thorough=False):
+                 state=None, workers=None, block_size=None, now=None, journalctl=None, dmesg=None):
         self.root = root or '/'
         self.include_tasks = include_tasks
         self.now = time.time() if now is None else now
@@ -457,8 +455,6 @@ class SourceReader(object):
         # None: chosen by auto_workers() when a file large enough to split is met
         self.workers = None if workers is None else max(1, int(workers))
         self.block_size = block_size
-        # large files: also search report starts (finds reports whose kill line never got logged)
-        self.thorough = thorough
         self.stats = []
         self.warnings = []
         self.skipped_files = {}
@@ -671,18 +667,15 @@ class SourceReader(object):
         if self.block_size:
             kwargs['block_size'] = self.block_size
         end = start
-        thorough = True if self.thorough else None
         try:
             if gz:
-                nbytes, nlines, end = self._scan_gz(fd, parser, start, start_line, st, thorough, kwargs)
+                nbytes, nlines, end = self._scan_gz(fd, parser, start, start_line, st, kwargs)
             elif complete < size:
-                if thorough is None:
-                    thorough = complete - start < FAST_MIN_BYTES
                 # the complete lines only
                 bounded = CacheReader(fd, start, complete)
                 try:
                     nbytes, nlines, _end = scan_stream(bounded, parser, start_line,
-                                                       stats=st, offset=start, thorough=thorough, **kwargs)
+                                                       stats=st, offset=start, **kwargs)
                 finally:
                     bounded.close()
                 end = start + nbytes
@@ -691,8 +684,7 @@ class SourceReader(object):
                 # whatever is renamed over the path meanwhile is not what gets read
                 nbytes, nlines, end = scan_file('/proc/self/fd/%d' % fd, parser, start_offset=start,
                                                 start_line=start_line, workers=workers, parser_factory=factory,
-                                                stats=st, keep_regions=self.collector.region_keeper,
-                                                thorough=thorough, **kwargs)
+                                                stats=st, keep_regions=self.collector.region_keeper, **kwargs)
                 grown = _complete_end(fd, start, end)
                 if grown < end:
                     # a partial line appended while reading: counted as a line by the scan
@@ -720,16 +712,13 @@ class SourceReader(object):
         return left_open
 
     @staticmethod
-    def _scan_gz(fd, parser, start, start_line, st, thorough, kwargs):
-        if thorough is None:
-            thorough = os.fstat(fd).st_size * 8 < FAST_MIN_BYTES
+    def _scan_gz(fd, parser, start, start_line, st, kwargs):
         raw = CacheReader(fd, 0)
         try:
             g = GzipReader(raw)
             if start:
                 g.skip(start)
-            nbytes, nlines, _end = scan_stream(g, parser, start_line, stats=st, offset=start, thorough=thorough,
-                                               **kwargs)
+            nbytes, nlines, _end = scan_stream(g, parser, start_line, stats=st, offset=start, **kwargs)
         finally:
             raw.close()
         return nbytes, nlines, start + nbytes
@@ -961,7 +950,7 @@ class SourceReader(object):
 
 def gather(sources=('auto',), paths=None, since=None, until=None, max_events=None, include_tasks=False,
            state_file=None, update_state=True, enrich=True, config=True, root='/', workers=1,
-           journalctl=None, dmesg=None, now=None, thorough=False, priority='low'):
+           journalctl=None, dmesg=None, now=None, priority='low'):
     """Everything the fact module returns, as one dict (plus the sources actually used).
 
     ``workers``: processes for one large file (None: :func:`auto_workers`).
@@ -969,17 +958,17 @@ def gather(sources=('auto',), paths=None, since=None, until=None, max_events=Non
     ``normal`` as the caller runs."""
     with LowPriority(priority == 'low') as prio:
         result = _gather(sources, paths, since, until, max_events, include_tasks, state_file, update_state,
-                         enrich, config, root, workers, journalctl, dmesg, now, thorough)
+                         enrich, config, root, workers, journalctl, dmesg, now)
     result['priority'] = {'requested': priority, 'applied': prio.applied, 'messages': prio.messages}
     return result
 
 
 def _gather(sources, paths, since, until, max_events, include_tasks, state_file, update_state, enrich, config,
-            root, workers, journalctl, dmesg, now, thorough):
+            root, workers, journalctl, dmesg, now):
     state = load_state(state_file) if state_file else None
     reader = SourceReader(root=root, include_tasks=include_tasks, since=since, until=until,
                           max_events=max_events, state=state, workers=workers, now=now,
-                          journalctl=journalctl, dmesg=dmesg, thorough=thorough)
+                          journalctl=journalctl, dmesg=dmesg)
     cfg = None
     if config or enrich:
         # the live host's side (oom_host: configuration, live cgroup tree) only when asked for: parsing

@@ -643,7 +643,8 @@ def main():
             sources=p['sources'], paths=p['paths'], since=p['since'], until=p['until'],
             max_events=p['max_events'], include_tasks=p['include_tasks'], state_file=p['state_file'],
             update_state=not module.check_mode, enrich=p['enrich'], config=p['gather_config'],
-            workers=p['workers'] or None, thorough=p['thorough'], priority=p['priority'],
+            # thorough is a documented no-op: not passed on
+            workers=p['workers'] or None, priority=p['priority'],
         )
     except HostError as e:
         module.fail_json(msg=str(e))

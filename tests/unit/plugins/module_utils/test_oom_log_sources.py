@@ -77,14 +77,11 @@ def _split_report(cut):
     return b''.join(lines[:cut]), b''.join(lines[cut:])
 
 
-@pytest.mark.parametrize('workers,fast', [(1, False), (1, True), (2, True)])
+@pytest.mark.parametrize('workers', [1, 2])
 @pytest.mark.parametrize('cut', [22, 40, 74])   # after the invoked line, inside the task table, before the kill
-def test_report_cut_by_rotation_is_one_event(tmp_path, monkeypatch, workers, fast, cut):
+def test_report_cut_by_rotation_is_one_event(tmp_path, monkeypatch, workers, cut):
     monkeypatch.setattr(oom_sources, 'PARALLEL_MIN_BYTES', 1)
     monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
-    if fast:
-        # found from the kill line and searched back, as in logs of 64 MiB and more
-        monkeypatch.setattr(oom_log, 'FAST_MIN_BYTES', 0)
     older, newer = _split_report(cut)
     d = tmp_path / 'log'
     d.mkdir()
@@ -101,15 +98,13 @@ def test_report_cut_by_rotation_is_one_event(tmp_path, monkeypatch, workers, fas
     assert any('continued 1 report' in m for m in newer_stat['messages'])
 
 
-@pytest.mark.parametrize('thorough', [False, True])
-def test_a_report_without_kill_line_inside_a_large_file_is_always_found(tmp_path, monkeypatch, thorough):
-    # completeness is not an option: thorough is a no-op kept for compatibility
-    monkeypatch.setattr(oom_log, 'FAST_MIN_BYTES', 0)   # scan as a file of 64 MiB or more
+def test_a_report_without_kill_line_inside_a_file_is_always_found(tmp_path):
+    # completeness is not an option (the module's thorough is a no-op kept for compatibility)
     cut, dummy = _split_report(40)                      # a rate limit dropped the rest of this report
     whole = b''.join(_split_report(40))
     log = tmp_path / 'messages'
     log.write_bytes(noise(100) + cut + noise(3000, 'y') + whole + noise(100, 'z'))
-    res = run(tmp_path, [log], thorough=thorough)
+    res = run(tmp_path, [log])
     found = [(e['line'], e['killed_pid']) for e in res['events']]
     cut_event = (121, None)
     assert cut_event in found

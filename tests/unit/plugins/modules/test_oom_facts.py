@@ -85,9 +85,8 @@ def test_negative_max_events_rejected(capsys):
 
 
 @pytest.mark.parametrize('thorough', [False, True])
-def test_thorough_and_workers_reach_the_scan(tmp_path, monkeypatch, capsys, thorough):
-    # scan as a file of 64 MiB and more, split in two
-    monkeypatch.setattr(oom_log, 'FAST_MIN_BYTES', 0)
+def test_thorough_is_a_no_op_and_workers_reach_the_scan(tmp_path, monkeypatch, capsys, thorough):
+    # a file split in two
     monkeypatch.setattr(oom_log, 'PARALLEL_MIN_BYTES', 1)
     monkeypatch.setattr(oom_sources, 'PARALLEL_MIN_BYTES', 1)
     with open(os.path.join(FIXTURES, 'dmesg-6.18-memcg-v1-own-limit.log'), 'rb') as f:

@@ -2670,7 +2670,7 @@ def _split_points(path, start, size, workers):
 
 
 def _parallel_scan(path, start, size, parser_factory, start_line, block_size, spools, emit, keep_regions=None,
-                    carried=None, emit_userspace=None, drop_cache=True):
+                   carried=None, emit_userspace=None, drop_cache=True):
     """Scan [start, start+size) in ``len(spools) + 1`` ranges: the first in this process, the
     others in forked children, one per spool (an open temporary file).  Every finished event goes to ``emit`` in file order, with absolute line
     numbers, as a sequential scan would give them.

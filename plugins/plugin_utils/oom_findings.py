@@ -50,16 +50,21 @@ def _observation(rule, severity, host, subject, title, detail, recommendation, e
             'events': list(events)}
 
 
-def _protection_advice(name):
-    """What to do for a critical service the OOM killer may pick (or picked)."""
-    if name == SSH_TRAP:
-        return ('Do not give sshd a negative OOMScoreAdjust= or oom_score_adj: whatever its listener runs with, '
+# sshd is the one critical service whose protection is not advised (the ssh trap, SSH_TRAP): what it says instead
+_SSHD_UNPROTECTED = (' An OpenSSH built with its Linux OOM adjustment sets its listener to -1000 when it starts: '
+                     'this one was built without it, could not set it, or was set back afterwards.')
+_SSHD_ADVICE = ('Do not give sshd a negative OOMScoreAdjust= or oom_score_adj: whatever its listener runs with, '
                 'an OpenSSH without the Linux OOM adjustment gives to every SSH session and all it starts (the ssh '
                 'trap, which is why the oomkit.linux.hardening role leaves sshd out). Run an sshd built with the '
                 'adjustment (Debian, RHEL and EulerOS build it so): it sets its own listener to -1000 and gives '
                 'sessions back the value it was started with.')
-    return ('Give it a negative OOMScoreAdjust= (oomkit.linux.systemd_oom, or the oomkit.linux.hardening role); '
-            'inside containers the process needs CAP_SYS_RESOURCE to go below 0.')
+_PROTECT_ADVICE = ('Give it a negative OOMScoreAdjust= (oomkit.linux.systemd_oom, or the oomkit.linux.hardening role); '
+                   'inside containers the process needs CAP_SYS_RESOURCE to go below 0.')
+
+
+def _protection_advice(name):
+    """What to do for a critical service the OOM killer may pick (or picked)."""
+    return _SSHD_ADVICE if name == SSH_TRAP else _PROTECT_ADVICE
 
 
 def _service_of(event):
@@ -275,9 +280,7 @@ def _config_rules(record, kills_seen, opts):
         out.append(_observation(
             'critical_unprotected', 'medium', host, name, 'critical service %s runs without OOM protection' % name,
             '%s runs with oom_score_adj 0 or more, so the OOM killer may pick it.%s' % (
-                name, ' An OpenSSH built with its Linux OOM adjustment sets its listener to -1000 when it starts: '
-                'this one was built without it, could not set it, or was set back afterwards.' if name == SSH_TRAP
-                else ''),
+                name, _SSHD_UNPROTECTED if name == SSH_TRAP else ''),
             _protection_advice(name),
             ['%s (pid %s) oom_score_adj=%s' % (p.get('comm'), p.get('pid'), p.get('oom_score_adj')) for p in procs][:10]))
     inherited = {}

@@ -13,13 +13,13 @@ from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSE_
 from ansible_collections.oomkit.linux.plugins.module_utils.oom_log import CAUSES
 
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
+SEVERITY_RANK = dict((s, i) for i, s in enumerate(SEVERITIES))
 
 # The ssh trap (roles/hardening/README.md): OpenSSH, built with its Linux OOM adjustment, sets its own
 # listener to -1000 and gives every session the value it was started with, so a negative value given to
 # sshd (OOMScoreAdjust= on its unit, or a live write) reaches every SSH session and all it starts. The
 # hardening role leaves sshd out of its list, the proposal declines it, and the findings never advise it.
 SSH_TRAP = 'sshd'
-SEVERITY_RANK = dict((s, i) for i, s in enumerate(SEVERITIES))
 
 # The causes and what each means live in oom_log.CAUSE_TABLE; their colours are the report's.
 CAUSE_TEXT = dict(OOM_CAUSE_TEXT)

@@ -516,7 +516,7 @@ def _hourly_reports(count):
 
 @pytest.mark.parametrize('max_events,until', [(4, None), (4, '2026-11-26T08:30:00Z'), (30, None), (0, None)])
 def test_parallel_fast_scan_returns_complete_events(tmp_path, monkeypatch, max_events, until):
-    # fast mode defers the full parse of a report to the events returned; a worker must hand
+    # the block scan defers the full parse of a report to the events returned; a worker must hand
     # back the raw report of every event that can be returned (newest N inside the window)
     path = tmp_path / 'messages'
     path.write_bytes(_hourly_reports(12))
